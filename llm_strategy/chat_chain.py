@@ -1,0 +1,110 @@
+"""ChatChain: an immutable conversation with a model; every query returns a new, longer chain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from .attempts import Attempts, attempts, run, run_async
+from .models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
+from .prompts import LLMSettings
+from .spec import describe_call
+
+__all__ = ["ChatChain"]
+
+T = TypeVar("T")
+
+
+class ChatChain:
+    """A conversation you can branch: `reply, chain2 = chain.query("...")` leaves `chain` as it was.
+
+    The model is anything `resolve_model` accepts; another chain continues its history.
+
+    Example:
+        ```python
+        chain = ChatChain(model)
+        answer, chain = chain.query("Name a prime number.")
+        number, chain = chain.structured_query("Which one did you name?", int)
+        ```
+    """
+
+    __slots__ = ("_messages", "_model", "_settings")
+
+    def __init__(
+        self, model: ModelSpec, messages: Sequence[BaseMessage] = (), settings: LLMSettings | None = None
+    ) -> None:
+        resolved = resolve_model(model)
+        prefix: tuple[BaseMessage, ...] = ()
+        if isinstance(resolved, Conversation):
+            resolved, prefix = resolved.model, resolved.messages
+        self._model: BaseLanguageModel[Any] = resolved
+        self._messages = (*prefix, *messages)
+        self._settings = settings or LLMSettings()
+
+    def __repr__(self) -> str:
+        return f"ChatChain({type(self._model).__name__}, {len(self._messages)} messages)"
+
+    @property
+    def model(self) -> BaseLanguageModel[Any]:
+        """The model the chain talks to."""
+        return self._model
+
+    @property
+    def messages(self) -> tuple[BaseMessage, ...]:
+        """The conversation so far."""
+        return self._messages
+
+    @property
+    def response(self) -> str:
+        """The text of the last reply."""
+        for message in reversed(self._messages):
+            if isinstance(message, AIMessage):
+                return message.text
+        raise ValueError("this chain has no reply yet; call query() first")
+
+    def branch(self) -> ChatChain:
+        """A chain with the same history, to continue in another direction."""
+        return ChatChain(self._model, self._messages, self._settings)
+
+    def query(self, question: str) -> tuple[str, ChatChain]:
+        """Ask and return the reply text with the extended chain."""
+        messages = (*self._messages, HumanMessage(question))
+        reply = send(self._model, messages)
+        return reply.text, self._extended(messages, reply.text)
+
+    async def aquery(self, question: str) -> tuple[str, ChatChain]:
+        """`query` through the model's async API."""
+        messages = (*self._messages, HumanMessage(question))
+        reply = await send_async(self._model, messages)
+        return reply.text, self._extended(messages, reply.text)
+
+    def structured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:
+        """Ask for a value of `return_type`, validated (with retries) like an LLM function's."""
+        messages, loop = self._structured(question, return_type)
+        outcome = run(loop)
+        return outcome.value, self._extended(messages, outcome.reply.text)
+
+    async def astructured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:
+        """`structured_query` through the model's async API."""
+        messages, loop = self._structured(question, return_type)
+        outcome = await run_async(loop)
+        return outcome.value, self._extended(messages, outcome.reply.text)
+
+    def _structured(self, question: str, return_type: Any) -> tuple[tuple[BaseMessage, ...], Attempts]:
+        """The question message and the attempt loop that answers it."""
+        name = "ChatChain.structured_query"
+        schema = describe_call(name, "", str, return_type)
+        native = uses_native_output(self._model, self._settings.output_mode, name)
+        lines = [question]
+        if not native:
+            lines += [*schema.definitions, schema.output_outline, self._settings.reply_format]
+        messages = (*self._messages, HumanMessage("\n".join(lines)))
+        native_schema = schema.native_schema if native else None
+        loop = attempts(name, self._model, messages, schema.output_adapter, self._settings, native_schema)
+        return messages, loop
+
+    def _extended(self, messages: Sequence[BaseMessage], reply: str) -> ChatChain:
+        return ChatChain(self._model, (*messages, AIMessage(reply)), self._settings)

@@ -1,0 +1,75 @@
+"""The error hierarchy: mistakes in the user's definitions versus model failures at run time.
+
+```
+TypeError
+└── DefinitionError           the code we were given cannot be implemented (names the fix)
+    └── TypeVarBindingError   call arguments bind a type variable inconsistently, or not at all
+Exception
+└── LLMCallError              the model misbehaved while a call ran
+    ├── OutputParseError      no reply could be parsed and validated; carries every reply and error
+    └── ProviderError         the provider or its client failed (HTTP error, timeout, credentials)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "DefinitionError",
+    "LLMCallError",
+    "OutputParseError",
+    "ParseAttempt",
+    "ProviderError",
+    "TypeVarBindingError",
+]
+
+
+class DefinitionError(TypeError):
+    """A decorated definition cannot be implemented; the message names the function and the fix."""
+
+
+class TypeVarBindingError(DefinitionError):
+    """The arguments of a call bind a type variable to two types, or leave it unbound."""
+
+
+class LLMCallError(Exception):
+    """A model call failed at run time."""
+
+
+@dataclass(frozen=True)
+class ParseAttempt:
+    """One model reply and why it was rejected."""
+
+    reply: str
+    error: str
+
+
+class OutputParseError(LLMCallError):
+    """Every attempt returned output that could not be parsed or validated.
+
+    `attempts` holds each raw reply with the error it produced, in order.
+    """
+
+    def __init__(self, function_name: str, attempts: Sequence[ParseAttempt]) -> None:
+        self.function_name = function_name
+        self.attempts = tuple(attempts)
+        last = self.attempts[-1].error if self.attempts else "no reply"
+        super().__init__(
+            f"{function_name}: no valid output after {len(self.attempts)} attempt(s); last error:\n{last}"
+        )
+
+    @property
+    def replies(self) -> tuple[str, ...]:
+        """The raw replies, one per attempt."""
+        return tuple(attempt.reply for attempt in self.attempts)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The parse or validation error of each attempt."""
+        return tuple(attempt.error for attempt in self.attempts)
+
+
+class ProviderError(LLMCallError):
+    """The model provider or its client raised; the original exception is the `__cause__`."""

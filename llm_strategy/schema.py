@@ -1,0 +1,207 @@
+"""Compact schemas for prompts: a TypeScript-like outline, and a title-free JSON schema.
+
+The outline keeps every description (as `// comments`) and constraint, renders shared
+definitions once, and inlines definitions used only once:
+
+```
+Item = {
+  name: string, // what it is called
+  price: float, // >= 0
+}
+Input: {items: Item[], budget: float}
+Output: Item[]
+```
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+__all__ = ["Outline", "compact_json_schema", "json_schema_of"]
+
+_PRIMITIVES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool", "null": "null"}
+_CONSTRAINTS = (
+    ("minimum", ">= {}"),
+    ("exclusiveMinimum", "> {}"),
+    ("maximum", "<= {}"),
+    ("exclusiveMaximum", "< {}"),
+    ("minLength", "min length {}"),
+    ("maxLength", "max length {}"),
+    ("minItems", "min {} items"),
+    ("maxItems", "max {} items"),
+    ("pattern", "pattern {}"),
+    ("format", "format {}"),
+)
+_WIDTH = 100
+
+
+class _DocumentedGenerics(GenerateJsonSchema):
+    """Keeps the docstring of a parametrized generic model (`Box[int]` loses `Box`'s)."""
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        value = super().model_schema(schema)
+        cls = schema["cls"]
+        origin = cls.__pydantic_generic_metadata__["origin"] if issubclass(cls, BaseModel) else None
+        if origin is not None and origin.__doc__ and "description" not in value:
+            value["description"] = " ".join(origin.__doc__.split())
+        return value
+
+
+def json_schema_of(adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    """The validation JSON schema of a type, docstrings of generic models included."""
+    return adapter.json_schema(schema_generator=_DocumentedGenerics)
+
+
+def compact_json_schema(schema: Mapping[str, Any], title: str) -> dict[str, Any]:
+    """A copy without the per-field titles pydantic adds; `title` names the whole schema."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: (
+                    {name: strip(value) for name, value in item.items()}
+                    if key in ("properties", "$defs")
+                    else strip(item)
+                )
+                for key, item in node.items()
+                if key != "title"
+            }
+        if isinstance(node, list):
+            return [strip(item) for item in node]
+        return node
+
+    return {"title": title, **strip(schema)}
+
+
+class Outline:
+    """Renders parts of one JSON schema (sharing its `$defs`) as compact outlines."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._defs: Mapping[str, Any] = schema.get("$defs", {})
+        self._names = _display_names(self._defs)
+        uses = Counter(_refs(schema))
+        recursive = {name for name in self._defs if name in set(_refs(self._defs[name]))}
+        self._named = {name for name in self._defs if uses[name] > 1 or name in recursive}
+
+    def definitions(self) -> list[str]:
+        """`Name = outline` lines for definitions used more than once or recursively."""
+        lines = []
+        for key in sorted(self._named, key=lambda k: self._names[k]):
+            definition = self._defs[key]
+            body = self.render({k: v for k, v in definition.items() if k != "description"})
+            comment = definition.get("description")
+            prefix = f"// {_one_line(comment)}\n" if comment else ""
+            lines.append(f"{prefix}{self._names[key]} = {body}")
+        return lines
+
+    def line(self, label: str, node: Mapping[str, Any]) -> str:
+        """`label: outline`, with the node's own description and constraints as a comment."""
+        comment = _comment(node)
+        return f"{label}: {self.render(node)}" + (f" // {comment}" if comment else "")
+
+    def render(self, node: Mapping[str, Any], indent: str = "") -> str:
+        """The outline of one schema node."""
+        if "$ref" in node:
+            key = node["$ref"].rsplit("/", 1)[-1]
+            if key in self._named:
+                return self._names[key]
+            return self.render(self._defs[key], indent)
+        if "allOf" in node and len(node["allOf"]) == 1:
+            return self.render(node["allOf"][0], indent)
+        if "const" in node:
+            return json.dumps(node["const"])
+        if "enum" in node:
+            return " | ".join(json.dumps(value) for value in node["enum"])
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                return " | ".join(self._wrapped(option, indent) for option in node[key])
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return " | ".join(self.render({**node, "type": one}, indent) for one in kind)
+        if kind == "array":
+            return self._array(node, indent)
+        if kind == "object" or "properties" in node:
+            return self._object(node, indent)
+        if kind in _PRIMITIVES:
+            return _PRIMITIVES[kind]
+        return "any"
+
+    def _wrapped(self, node: Mapping[str, Any], indent: str) -> str:
+        text = self.render(node, indent)
+        return f"({text})" if " | " in text else text
+
+    def _array(self, node: Mapping[str, Any], indent: str) -> str:
+        if "prefixItems" in node:
+            return "[" + ", ".join(self.render(item, indent) for item in node["prefixItems"]) + "]"
+        items = node.get("items")
+        if not items:
+            return "any[]"
+        return self._wrapped(items, indent) + "[]"
+
+    def _object(self, node: Mapping[str, Any], indent: str) -> str:
+        properties: Mapping[str, Any] = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        if not properties:
+            if isinstance(extra, dict):
+                return f"dict[string, {self.render(extra, indent)}]"
+            return "dict[string, any]"
+        required = set(node.get("required", ()))
+        inner = indent + "  "
+        fields = []
+        for name, field in properties.items():
+            label = name if name.isidentifier() else json.dumps(name)
+            marker = "" if name in required else "?"
+            fields.append((f"{label}{marker}: {self.render(field, inner)}", _comment(field)))
+        description = node.get("description")
+        one_line = "{" + ", ".join(text for text, _ in fields) + "}"
+        if not description and not any(comment for _, comment in fields) and "\n" not in one_line:
+            if len(one_line) + len(indent) <= _WIDTH:
+                return one_line
+        lines = ["{"]
+        if description:
+            lines.append(f"{inner}// {_one_line(description)}")
+        for text, comment in fields:
+            lines.append(f"{inner}{text}," + (f" // {comment}" if comment else ""))
+        lines.append(indent + "}")
+        return "\n".join(lines)
+
+
+def _comment(field: Mapping[str, Any]) -> str:
+    """Description and constraints of a field, for a trailing comment."""
+    parts = []
+    if field.get("description"):
+        parts.append(_one_line(field["description"]))
+    for key, template in _CONSTRAINTS:
+        if key in field:
+            parts.append(template.format(field[key]))
+    return "; ".join(parts)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            yield node["$ref"].rsplit("/", 1)[-1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _display_names(defs: Mapping[str, Any]) -> dict[str, str]:
+    """Unique identifiers for definitions, from their titles (`Box[int]` becomes `Box_int`)."""
+    names = {key: re.sub(r"\W+", "_", definition.get("title", key)).strip("_") or key for key, definition in defs.items()}
+    counts = Counter(names.values())
+    return {key: name if counts[name] == 1 else key for key, name in names.items()}

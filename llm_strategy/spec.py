@@ -1,0 +1,267 @@
+"""Function specs: a stub's definition checked once, and its call schemas built once per type binding."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, is_dataclass
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+from typing_extensions import TypedDict
+
+from .errors import DefinitionError
+from .generics import bind_type_vars, substitute, type_vars_in
+from .parsing import RETURN_FIELD
+from .schema import Outline, compact_json_schema, json_schema_of
+
+__all__ = ["CallSchema", "FunctionSpec", "InputStyle", "describe_call"]
+
+InputStyle = Literal["parameters", "explicit"]
+"""`parameters`: the arguments become one object; `explicit`: the single argument is the input."""
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    annotation: Any
+    default: Any  # `inspect.Parameter.empty` when required
+
+
+@dataclass(frozen=True)
+class CallSchema:
+    """Everything a call needs that depends only on the definition and the type binding."""
+
+    name: str
+    docstring: str
+    input_adapter: TypeAdapter[Any]
+    output_adapter: TypeAdapter[Any]
+    definitions: tuple[str, ...]
+    """Outlines of the types that input and output share, `Name = ...`."""
+    input_outline: str
+    """`Input: ...`"""
+    output_outline: str
+    """`Output: ...`"""
+    native_schema: dict[str, Any]
+    """JSON schema of `{"return_value": ...}`, for native structured output."""
+    rendered: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Prompt parts rendered from this schema, keyed by whoever renders them."""
+
+
+class FunctionSpec:
+    """A stub's name, docstring, parameters and return type, validated at decoration time."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str,
+        takes_model: bool,
+        instance_type: type | None = None,
+        drops_first: bool = False,
+        input_style: InputStyle = "parameters",
+        namespace: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Check the definition; `instance_type` is sent as `self` for methods and properties.
+
+        `drops_first` skips the first parameter (`cls` of a classmethod).
+        """
+        self.function = function
+        self.name = name
+        self.takes_model = takes_model
+        self.takes_instance = instance_type is not None
+        self.input_style = input_style
+        self.is_async = inspect.iscoroutinefunction(function)
+        self.signature = inspect.signature(function)
+        self._instance_type = instance_type
+        self._namespace = dict(namespace or {})
+        self._lock = threading.Lock()
+        self._schemas: dict[tuple[tuple[TypeVar, Any], ...], CallSchema] = {}
+        docstring = inspect.getdoc(function)
+        if not docstring:
+            raise DefinitionError(f"{name}: a docstring is required; it tells the model what to do.")
+        self.docstring = docstring
+        self._check_signature(drops_first)
+        self._resolved: tuple[tuple[_Parameter, ...], Any] | None = None
+        try:
+            self._resolve()
+        except NameError:
+            pass  # a forward reference to a name defined later; resolved at the first call
+
+    # -- definition ----------------------------------------------------------------------------
+
+    def _check_signature(self, drops_first: bool) -> None:
+        parameters = list(self.signature.parameters.values())
+        if self.takes_model or drops_first:
+            if not parameters:
+                first = "the model" if self.takes_model else "cls"
+                raise DefinitionError(f"{self.name}: the first parameter must be {first}.")
+            parameters = parameters[1:]
+        if self._instance_type is not None:
+            parameters = parameters[1:]
+        for parameter in parameters:
+            if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                raise DefinitionError(
+                    f"{self.name}: parameter {parameter.name!r} is variadic; "
+                    "use a typed list or dict parameter instead."
+                )
+            if parameter.annotation is parameter.empty:
+                raise DefinitionError(
+                    f"{self.name}: parameter {parameter.name!r} has no type annotation; "
+                    f"add one, e.g. `{parameter.name}: str`."
+                )
+        if self.signature.return_annotation is inspect.Signature.empty:
+            raise DefinitionError(
+                f"{self.name}: the return type annotation is missing; add one, e.g. `-> str`."
+            )
+        if self.input_style == "explicit" and len(parameters) != 1:
+            raise DefinitionError(
+                f"{self.name}: an explicit function takes the model and exactly one input "
+                f"object, got {len(parameters)} input parameter(s)."
+            )
+        self._input_names = [parameter.name for parameter in parameters if not parameter.name.startswith("_")]
+
+    def _resolve(self) -> tuple[tuple[_Parameter, ...], Any]:
+        """Resolve annotations (strings included) and check type variables; cached."""
+        if self._resolved is not None:
+            return self._resolved
+        hints = typing.get_type_hints(
+            self.function, globalns=self.function.__globals__, localns=self._namespace, include_extras=True
+        )
+        parameters = []
+        for name in self._input_names:
+            default = self.signature.parameters[name].default
+            parameters.append(_Parameter(name, hints[name], default))
+        if self._instance_type is not None:
+            parameters.insert(0, _Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty))
+        return_annotation = hints["return"]
+        bindable = {type_var for parameter in parameters for type_var in type_vars_in(parameter.annotation)}
+        unbound = [type_var for type_var in type_vars_in(return_annotation) if type_var not in bindable]
+        if unbound:
+            names = ", ".join(type_var.__name__ for type_var in unbound)
+            raise DefinitionError(
+                f"{self.name}: the return type uses type variable(s) {names} that no parameter "
+                "mentions, so no argument can bind them; add a parameter that uses them."
+            )
+        self._resolved = (tuple(parameters), return_annotation)
+        self._type_vars = tuple(sorted(bindable, key=lambda type_var: type_var.__name__))
+        return self._resolved
+
+    def resolve(self) -> None:
+        """Resolve annotations now; a name that still does not exist is a `DefinitionError`."""
+        try:
+            self._resolve()
+        except NameError as error:
+            raise DefinitionError(f"{self.name}: cannot resolve an annotation: {error}.") from error
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def input_value(self, arguments: Mapping[str, Any], instance: Any = None) -> Any:
+        """The value sent as input: one object of all arguments, or the explicit input object."""
+        parameters, _ = self._resolve()
+        values = {}
+        for parameter in parameters:
+            if parameter.name == "self" and self._instance_type is not None:
+                values["self"] = _instance_value(instance)
+                continue
+            if parameter.name in arguments:
+                value = arguments[parameter.name]
+            else:
+                value = _default_of(self.name, parameter)
+            values[parameter.name] = value.default if isinstance(value, FieldInfo) else value
+        if self.input_style == "explicit":
+            return values[parameters[0].name]
+        return values
+
+    def schema_for(self, values: Any) -> CallSchema:
+        """The call schema, specialized to the type variables the input values bind."""
+        self.resolve()
+        parameters, _ = self._resolve()
+        if not self._type_vars:
+            key: tuple[tuple[TypeVar, Any], ...] = ()
+        else:
+            pairs = (
+                [(parameters[0].name, parameters[0].annotation, values)]
+                if self.input_style == "explicit"
+                else [(p.name, p.annotation, values[p.name]) for p in parameters]
+            )
+            binding = bind_type_vars(self.name, pairs, self._type_vars)
+            key = tuple(sorted(binding.items(), key=lambda item: item[0].__name__))
+        schema = self._schemas.get(key)
+        if schema is None:
+            with self._lock:
+                schema = self._schemas.get(key) or self._build_schema(dict(key))
+                self._schemas[key] = schema
+        return schema
+
+    def _build_schema(self, binding: Mapping[TypeVar, Any]) -> CallSchema:
+        parameters, return_annotation = self._resolve()
+        fields = {p.name: _described(substitute(p.annotation, binding), p.default) for p in parameters}
+        if self.input_style == "explicit":
+            input_type = substitute(parameters[0].annotation, binding)
+        else:
+            input_type = TypedDict(f"{self.name}_input", fields)  # type: ignore[operator]
+        return describe_call(self.name, self.docstring, input_type, substitute(return_annotation, binding))
+
+
+def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) -> CallSchema:
+    """Adapters, outlines and the native schema of one input and output type."""
+    envelope = TypedDict(f"{name}_output", {RETURN_FIELD: output_type})  # type: ignore[operator]
+    both = TypedDict(f"{name}_io", {"input": input_type, "output": output_type})  # type: ignore[operator]
+    try:
+        input_adapter: TypeAdapter[Any] = TypeAdapter(input_type)
+        output_adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+        combined = json_schema_of(TypeAdapter(both))
+        native = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
+    except Exception as error:  # pydantic's many schema errors all mean the same thing here
+        raise DefinitionError(f"{name}: a type cannot be described to the model: {error}") from error
+    outline = Outline(combined)
+    return CallSchema(
+        name=name,
+        docstring=docstring,
+        input_adapter=input_adapter,
+        output_adapter=output_adapter,
+        definitions=tuple(outline.definitions()),
+        input_outline=outline.line("Input", combined["properties"]["input"]),
+        output_outline=outline.line("Output", combined["properties"]["output"]),
+        native_schema=native,
+    )
+
+
+def _instance_annotation(instance_type: type) -> Any:
+    """How `self` is described: the class when pydantic can serialize it, else its attributes."""
+    if is_dataclass(instance_type) or issubclass(instance_type, BaseModel):
+        return instance_type
+    return dict[str, Any]
+
+
+def _instance_value(instance: Any) -> Any:
+    if is_dataclass(instance) or isinstance(instance, BaseModel):
+        return instance
+    return {name: value for name, value in vars(instance).items() if not name.startswith("_")}
+
+
+def _described(annotation: Any, default: Any) -> Any:
+    """Attach a `Field(...)` default's description and constraints to the annotation."""
+    if not isinstance(default, FieldInfo):
+        return annotation
+    info = copy.copy(default)
+    info.default = PydanticUndefined
+    info.default_factory = None
+    return Annotated[annotation, info]
+
+
+def _default_of(function_name: str, parameter: _Parameter) -> Any:
+    default = parameter.default
+    if isinstance(default, FieldInfo):
+        if default.default_factory is not None:
+            return default.default_factory()  # type: ignore[call-arg]
+        default = default.default
+    if default is inspect.Parameter.empty or default is PydanticUndefined:
+        raise TypeError(f"{function_name}() missing required argument: {parameter.name!r}")
+    return default
