@@ -5,6 +5,7 @@ Each checks the definition when it runs and raises `DefinitionError` naming what
 
 from __future__ import annotations
 
+import abc
 import copy
 import dataclasses
 import inspect
@@ -143,26 +144,30 @@ def llm_dataclass(dataclass_type: type[T], model: Any, *, settings: LLMSettings 
 
 
 def _strategy_class(cls: type, model: Any, settings: LLMSettings | None, namespace: dict[str, Any]) -> type:
-    """A subclass of `cls` whose stub members are implemented by the model."""
-    local_names = {**namespace, cls.__name__: cls, **vars(cls)}
-    members = {}
+    """A subclass of `cls` whose stub members are implemented by the model.
+
+    Inside the members' annotations the class's own name means the subclass, so a method
+    returning `"Customer"` returns implemented customers.
+    """
+    stubs = {}
     for name in dir(cls):
-        owner = next((klass for klass in cls.__mro__ if name in vars(klass)), None)
-        if owner is None or owner is object:
-            continue
-        member = vars(owner)[name]
+        owner = next((klass for klass in cls.__mro__ if name in vars(klass)), object)
+        member = vars(owner).get(name)
         function = unwrap_member(member)
-        if function is not None and is_stub(function):
-            members[name] = _implement(cls, name, member, function, model, settings, local_names)
-    if not members:
+        if owner is not object and function is not None and is_stub(function):
+            stubs[name] = (member, function)
+    if not stubs:
         raise DefinitionError(
             f"{cls.__qualname__}: no member only raises NotImplementedError, so there is nothing to implement."
         )
-    members["__slots__"] = ()
-    strategy = types.new_class(cls.__name__, (cls,), {}, lambda body: body.update(members))
+    strategy = types.new_class(cls.__name__, (cls,), {}, lambda body: body.update(__slots__=()))
     strategy.__qualname__ = cls.__qualname__
     strategy.__module__ = cls.__module__
     strategy.__doc__ = cls.__doc__
+    local_names = {**namespace, **vars(cls), cls.__name__: strategy}
+    for name, (member, function) in stubs.items():
+        setattr(strategy, name, _implement(cls, name, member, function, model, settings, local_names))
+    abc.update_abstractmethods(strategy)
     return strategy
 
 
@@ -175,13 +180,12 @@ def _implement(
     settings: LLMSettings | None,
     namespace: dict[str, Any],
 ) -> Any:
-    """The implemented member, wrapped in the same kind of descriptor as the stub."""
-    qualified = f"{cls.__name__}.{name}"
+    """The implemented member; it binds `self` or `cls` as the stub did."""
     is_static = isinstance(member, staticmethod)
     is_class = isinstance(member, classmethod)
     spec = FunctionSpec(
         function,
-        name=qualified,
+        name=f"{cls.__name__}.{name}",
         takes_model=False,
         instance_type=None if is_static or is_class else cls,
         drops_first=is_class,
@@ -190,10 +194,6 @@ def _implement(
     implemented: LLMFunction[Any, Any] = LLMFunction(spec, model=model, settings=settings)
     if isinstance(member, property):
         return property(implemented, member.fset, member.fdel, member.__doc__)
-    if is_static:
-        return staticmethod(implemented)
-    if is_class:
-        return classmethod(implemented)
     return implemented
 
 

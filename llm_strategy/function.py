@@ -33,16 +33,17 @@ class LLMFunction(Generic[P, R]):
         self.settings = settings or _DEFAULT_SETTINGS
         self._model = model
         self._resolved: BaseLanguageModel[Any] | Conversation | None = None
-        self._binds_instance = spec.takes_instance
 
     def __repr__(self) -> str:
         return f"<LLMFunction {self.spec.name}>"
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        """Bind `self` like a method when the stub is an instance method."""
-        if instance is None or not self._binds_instance:
-            return self
-        return types.MethodType(self, instance)
+        """Bind `self` or `cls` as the stub's kind of method would; otherwise act as a staticmethod."""
+        if self.spec.takes_class and owner is not None:
+            return types.MethodType(self, owner)
+        if self.spec.takes_instance and instance is not None:
+            return types.MethodType(self, instance)
+        return self
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.spec.is_async:
@@ -60,7 +61,7 @@ class LLMFunction(Generic[P, R]):
         arguments = bound.arguments
         names = iter(arguments)
         model_spec = arguments[next(names)] if spec.takes_model else None
-        instance = arguments[next(names)] if self._binds_instance else None
+        instance = arguments[next(names)] if spec.takes_instance else None
         target = self._target(model_spec)
         history = target.messages if isinstance(target, Conversation) else ()
         model = target.model if isinstance(target, Conversation) else target

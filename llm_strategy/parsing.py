@@ -55,19 +55,32 @@ def extract_json(text: str) -> Any:
     except ValueError:
         pass
     sources = [match.group(1) for match in _FENCE.finditer(stripped)] + [stripped]
-    for source in sources:
-        values = list(_complete_values(source))
-        for value in values:
-            if isinstance(value, dict) and RETURN_FIELD in value:
-                return value
-        if values:
-            return max(values, key=lambda value: len(json.dumps(value)))
-    start = _first_bracket(sources[0])
-    if start is not None:
-        repaired = json_repair.loads(sources[0][start:])
-        if repaired not in ("", None):
-            return repaired
+    found = [value for source in sources for value in _complete_values(source)]
+    repaired = [_repaired(source) for source in sources]
+    for value in (*found, *repaired):
+        envelope = _envelope_in(value)
+        if envelope is not None:
+            return envelope
+    if found:
+        return max(found, key=lambda value: len(json.dumps(value)))
+    for value in repaired:
+        if value not in ("", None):
+            return value
     raise ReplyError('The reply contains no JSON. Answer with a JSON object {"return_value": ...}.')
+
+
+def _envelope_in(value: Any) -> dict[str, Any] | None:
+    """The `{"return_value": ...}` object in a value, or in a list of values a repair produced."""
+    for candidate in value if isinstance(value, list) else [value]:
+        if isinstance(candidate, dict) and RETURN_FIELD in candidate:
+            return candidate
+    return None
+
+
+def _repaired(source: str) -> Any:
+    """What json-repair makes of the text from its first bracket on ("" when nothing)."""
+    start = _first_bracket(source)
+    return json_repair.loads(source[start:]) if start is not None else ""
 
 
 def _first_bracket(text: str) -> int | None:

@@ -75,11 +75,12 @@ class FunctionSpec:
         self.name = name
         self.takes_model = takes_model
         self.takes_instance = instance_type is not None
+        self.takes_class = drops_first
         self.input_style = input_style
         self.is_async = inspect.iscoroutinefunction(function)
         self.signature = inspect.signature(function)
         self._instance_type = instance_type
-        self._namespace = dict(namespace or {})
+        self._namespace = namespace or {}
         self._lock = threading.Lock()
         self._schemas: dict[tuple[tuple[TypeVar, Any], ...], CallSchema] = {}
         docstring = inspect.getdoc(function)

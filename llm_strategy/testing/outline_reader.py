@@ -74,17 +74,23 @@ class _Parser:
             if kind is not None:
                 yield kind, match.group(kind)
 
-    def _peek(self, comments: bool = False) -> tuple[str, str]:
+    def _fill(self, count: int) -> None:
+        while len(self._buffer) < count:
+            self._buffer.append(next(self._tokens, ("end", "")))
+
+    def _peek(self) -> tuple[str, str]:
+        """The next token that is not a comment; comments stay in place."""
+        index = 0
         while True:
-            if not self._buffer:
-                self._buffer.append(next(self._tokens, ("end", "")))
-            if comments or self._buffer[0][0] != "comment":
-                return self._buffer[0]
-            self._buffer.pop(0)
+            self._fill(index + 1)
+            if self._buffer[index][0] != "comment":
+                return self._buffer[index]
+            index += 1
 
     def _next(self) -> tuple[str, str]:
         token = self._peek()
-        self._buffer.pop(0)
+        while self._buffer.pop(0) is not token:
+            pass
         return token
 
     def _expect(self, value: str) -> None:
@@ -98,7 +104,8 @@ class _Parser:
         return {**node, **self._comment()}
 
     def _comment(self) -> dict[str, Any]:
-        kind, text = self._peek(comments=True)
+        self._fill(1)
+        kind, text = self._buffer[0]
         if kind != "comment":
             return {}
         self._buffer.pop(0)

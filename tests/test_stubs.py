@@ -1,0 +1,126 @@
+"""Stub detection on bytecode, on every Python 3.11+ interpreter the machine has."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_strategy.stubs import is_stub, unwrap_member
+
+
+def with_docstring(x: int) -> int:
+    """Docstring."""
+    raise NotImplementedError()
+
+
+def bare_class(x: int) -> int:
+    raise NotImplementedError
+
+
+def with_message(x: int) -> int:
+    """Docstring."""
+    raise NotImplementedError("the model implements this")
+
+
+async def async_stub(x: int) -> int:
+    """Docstring."""
+    raise NotImplementedError()
+
+
+def with_comment(x: int) -> int:
+    # a comment is not code
+    raise NotImplementedError()
+
+
+def real_code(x: int) -> int:
+    """Docstring."""
+    return x + 1
+
+
+def code_then_raise(x: int) -> int:
+    print(x)
+    raise NotImplementedError()
+
+
+def other_exception(x: int) -> int:
+    raise ValueError()
+
+
+def ellipsis_body(x: int) -> int: ...
+
+
+def conditional_raise(x: int) -> int:
+    if x:
+        raise NotImplementedError()
+    return x
+
+
+def formatted_message(x: int) -> int:
+    raise NotImplementedError(f"no {x}")
+
+
+def shadowed():
+    NotImplementedError = ValueError  # noqa: N806
+
+    def inner() -> None:
+        raise NotImplementedError()
+
+    return inner
+
+
+@pytest.mark.parametrize("function", [with_docstring, bare_class, with_message, async_stub, with_comment])
+def test_stubs_are_recognized(function):
+    assert is_stub(function)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [real_code, code_then_raise, other_exception, ellipsis_body, conditional_raise, formatted_message, shadowed()],
+)
+def test_code_is_not_a_stub(function):
+    assert not is_stub(function)
+
+
+def test_members_are_unwrapped():
+    assert unwrap_member(staticmethod(with_docstring)) is with_docstring
+    assert unwrap_member(classmethod(with_docstring)) is with_docstring
+    assert unwrap_member(property(with_docstring)) is with_docstring
+    assert unwrap_member(42) is None
+
+
+PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("stubs", sys.argv[1])
+stubs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(stubs)
+def a():
+    '''doc'''
+    raise NotImplementedError()
+def b():
+    raise NotImplementedError("msg")
+async def c():
+    raise NotImplementedError
+def d():
+    return 1
+def e():
+    x = 1
+    raise NotImplementedError()
+print([stubs.is_stub(f) for f in (a, b, c, d, e)])
+"""
+
+OTHER_PYTHONS = sorted(
+    {
+        str(path)
+        for version in ("3.12", "3.13")
+        for path in Path("/root/.pyenv/versions").glob(f"{version}*/bin/python{version}")
+    }
+)
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python 3.12/3.13 interpreter on this machine")
+@pytest.mark.parametrize("python", OTHER_PYTHONS or [sys.executable])
+def test_stub_detection_on_other_interpreters(python, tmp_path):
+    module = Path(__file__).parents[1] / "llm_strategy" / "stubs.py"
+    result = subprocess.run([python, "-c", PROBE, str(module)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[True, True, True, False, False]"
