@@ -1,0 +1,114 @@
+"""Model resolution, output-mode choice, text-completion models, and provider failures."""
+
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake import FakeListLLM
+
+from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
+from llm_strategy.models import supports_native_output
+from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
+
+from .helpers import scripted
+
+
+@llm_function
+def add(model, a: int, b: int) -> int:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
+def test_models_and_chains_resolve_to_themselves():
+    from llm_strategy import ChatChain
+
+    model = scripted()
+    chain = ChatChain(model)
+    assert resolve_model(model) is model
+    assert resolve_model(chain) is chain
+
+
+def test_provider_strings_resolve_without_a_request(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing is sent at resolve time
+    model = resolve_model("openai:gpt-4o-mini")
+    assert isinstance(model, BaseChatModel)
+    assert model.model_name == "gpt-4o-mini"
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ("gpt-4o-mini", "must look like 'provider:model'"),
+        ("nonexistent-provider:model-x", "model 'nonexistent-provider:model-x'"),
+        (42, "expected a langchain chat model"),
+        (None, "expected a langchain chat model"),
+    ],
+)
+def test_bad_model_specs_are_definition_errors(spec, match):
+    with pytest.raises(DefinitionError, match=match):
+        resolve_model(spec)
+
+
+def test_missing_credentials_are_a_provider_error(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ProviderError, match="could not be created"):
+        resolve_model("openai:gpt-4o-mini")
+
+
+def test_native_capability_comes_from_profile_or_class():
+    assert not supports_native_output(ScriptedChatModel())
+    assert supports_native_output(ScriptedChatModel(structured_output=True))
+    assert supports_native_output(SyntheticChatModel())
+    assert not supports_native_output(FakeListLLM(responses=["x"]))
+
+
+def test_output_mode_can_be_forced():
+    @llm_function(settings=LLMSettings(output_mode="prompt"))
+    def add_prompted(model, a: int, b: int) -> int:
+        """Add two numbers."""
+        raise NotImplementedError
+
+    model = SyntheticChatModel()  # supports native output
+    add_prompted(model, 1, 2)
+    assert model.schemas == [] and "Output: int" in model.last_prompt
+
+    @llm_function(settings=LLMSettings(output_mode="native"))
+    def add_native(model, a: int, b: int) -> int:
+        """Add two numbers."""
+        raise NotImplementedError
+
+    with pytest.raises(DefinitionError, match="output_mode='native' was forced, but ScriptedChatModel"):
+        add_native(scripted('{"return_value": 3}'), 1, 2)
+
+
+def test_text_completion_models_get_one_prompt():
+    llm = FakeListLLM(responses=['The answer: {"return_value": 3}'])
+    assert add(llm, 1, 2) == 3
+
+
+def test_strategy_accepts_provider_strings_lazily(monkeypatch):
+    from llm_strategy import llm_strategy
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    @llm_strategy("openai:gpt-4o-mini")  # no key needed until the first call
+    def shout(text: str) -> str:
+        """Shout the text."""
+        raise NotImplementedError
+
+    with pytest.raises(ProviderError):
+        shout("hi")
+
+
+class ExplodingModel(ScriptedChatModel):
+    def _generate(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection reset by peer")
+
+
+def test_provider_exceptions_become_provider_errors():
+    with pytest.raises(ProviderError, match="ConnectionError: connection reset by peer") as caught:
+        add(ExplodingModel(), 1, 2)
+    assert isinstance(caught.value.__cause__, ConnectionError)
+    with pytest.raises(ProviderError, match="boom"):
+        add(scripted(RuntimeError("boom")), 1, 2)
