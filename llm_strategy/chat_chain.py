@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from .attempts import Attempts, attempts, run, run_async
 from .models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
-from .prompts import LLMSettings
+from .prompts import LLMSettings, reply_instruction
 from .spec import describe_call
 
 __all__ = ["ChatChain"]
@@ -18,7 +18,7 @@ __all__ = ["ChatChain"]
 T = TypeVar("T")
 
 
-class ChatChain:
+class ChatChain(Conversation):
     """A conversation you can branch: `reply, chain2 = chain.query("...")` leaves `chain` as it was.
 
     The model is anything `resolve_model` accepts; another chain continues its history.
@@ -100,7 +100,7 @@ class ChatChain:
         native = uses_native_output(self._model, self._settings.output_mode, name)
         lines = [question]
         if not native:
-            lines += [*schema.definitions, schema.output_outline, self._settings.reply_format]
+            lines += [*schema.definitions, reply_instruction(schema, self._settings)]
         messages = (*self._messages, HumanMessage("\n".join(lines)))
         native_schema = schema.native_schema if native else None
         loop = attempts(name, self._model, messages, schema.output_adapter, self._settings, native_schema)

@@ -57,11 +57,9 @@ class LLMFunction(Generic[P, R]):
     def _attempts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Attempts:
         """Bind the arguments, build the messages and start the attempt loop."""
         spec = self.spec
-        bound = spec.signature.bind(*args, **kwargs)
-        arguments = bound.arguments
-        names = iter(arguments)
-        model_spec = arguments[next(names)] if spec.takes_model else None
-        instance = arguments[next(names)] if spec.takes_instance else None
+        arguments = spec.bind(args, kwargs)
+        model_spec = arguments[spec.model_parameter] if spec.model_parameter else None
+        instance = arguments[spec.instance_parameter] if spec.instance_parameter else None
         target = self._target(model_spec)
         history = target.messages if isinstance(target, Conversation) else ()
         model = target.model if isinstance(target, Conversation) else target

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, TypeAlias
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, BaseLLM
 from langchain_core.messages import BaseMessage
@@ -24,15 +25,18 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class Conversation(Protocol):
-    """A model with a message history to continue, such as a `ChatChain`."""
+class Conversation(ABC):
+    """A model with a message history to continue; `ChatChain` is one."""
 
     @property
-    def model(self) -> BaseLanguageModel[Any]: ...
+    @abstractmethod
+    def model(self) -> BaseLanguageModel[Any]:
+        """The model to send to."""
 
     @property
-    def messages(self) -> tuple[BaseMessage, ...]: ...
+    @abstractmethod
+    def messages(self) -> tuple[BaseMessage, ...]:
+        """The history that comes before a call's own messages."""
 
 
 ModelSpec: TypeAlias = "BaseLanguageModel[Any] | Conversation | str"
@@ -49,7 +53,7 @@ def resolve_model(spec: Any) -> BaseLanguageModel[Any] | Conversation:
         model = resolve_model("openai:gpt-4o-mini")
         ```
     """
-    if isinstance(spec, BaseLanguageModel | Conversation):
+    if isinstance(spec, BaseLanguageModel) or isinstance(spec, Conversation):  # noqa: SIM101 - fast path first
         return spec
     if isinstance(spec, str):
         return _init_chat_model(spec)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .spec import CallSchema
 
-__all__ = ["LLMSettings", "OutputMode", "call_messages", "render_arguments", "retry_messages"]
+__all__ = ["LLMSettings", "OutputMode", "call_messages", "render_arguments", "reply_instruction", "retry_messages"]
 
 OutputMode = Literal["auto", "native", "prompt"]
 
@@ -33,8 +33,8 @@ class LLMSettings(BaseModel):
         description="The static prompt: the function's name, docstring and schema outline.",
     )
     reply_format: str = Field(
-        'Reply with JSON {"return_value": Output}.',
-        description="Appended to the instructions when the output is parsed from text.",
+        'Reply with JSON {{"return_value": {output}}}',
+        description="Ends the instructions when the output is parsed from text; `{output}` is its outline.",
     )
     retry: str = Field(
         "Invalid reply:\n{error}\nReply again, fixed.",
@@ -48,19 +48,23 @@ class LLMSettings(BaseModel):
     json_indent: int | None = Field(None, ge=0, description="Indentation of argument JSON; None is compact.")
 
 
-def _static_prompt(schema: CallSchema, settings: LLMSettings, native: bool) -> str:
-    """The instructions of a call; depends only on the definition, so rendered once."""
+def _instructions(schema: CallSchema, settings: LLMSettings, native: bool) -> SystemMessage:
+    """The instructions of a call; they depend only on the definition, so they are rendered once."""
     key = (settings, native)
-    text = schema.rendered.get(key)
-    if text is None:
-        lines = [*schema.definitions, schema.input_outline]
+    message = schema.rendered.get(key)
+    if message is None:
+        schema_lines = "\n".join([*schema.definitions, schema.input_outline])
+        text = settings.instructions.format(name=schema.name, docstring=schema.docstring, schema=schema_lines)
         if not native:
-            lines.append(schema.output_outline)
-        text = settings.instructions.format(name=schema.name, docstring=schema.docstring, schema="\n".join(lines))
-        if not native:
-            text += "\n" + settings.reply_format
-        schema.rendered[key] = text
-    return text
+            text += "\n" + reply_instruction(schema, settings)
+        message = schema.rendered[key] = SystemMessage(text)
+    return message  # type: ignore[no-any-return]
+
+
+def reply_instruction(schema: CallSchema, settings: LLMSettings) -> str:
+    """How to answer in prompt mode: the JSON envelope around the output's outline."""
+    text = settings.reply_format.format(output=schema.output_outline)
+    return f"{text} // {schema.output_comment}" if schema.output_comment else text
 
 
 def call_messages(
@@ -71,10 +75,10 @@ def call_messages(
     Inside an existing conversation the instructions travel in the user message, since a
     system message in the middle of a chat is not portable.
     """
-    instructions = _static_prompt(schema, settings, native)
+    instructions = _instructions(schema, settings, native)
     if in_conversation:
-        return [HumanMessage(f"{instructions}\n{arguments_json}")]
-    return [SystemMessage(instructions), HumanMessage(arguments_json)]
+        return [HumanMessage(f"{instructions.text}\n{arguments_json}")]
+    return [instructions, HumanMessage(arguments_json)]
 
 
 def retry_messages(reply: str, error: str, settings: LLMSettings) -> list[BaseMessage]:

@@ -5,11 +5,11 @@ definitions once, and inlines definitions used only once:
 
 ```
 Item = {
-  name: string, // what it is called
-  price: float, // >= 0
+ name:string, // what it is called
+ price:float // >= 0
 }
-Input: {items: Item[], budget: float}
-Output: Item[]
+Input: {items:Item[],budget:float}
+Reply with JSON {"return_value": Item[]}
 ```
 """
 
@@ -40,7 +40,6 @@ _CONSTRAINTS = (
     ("pattern", "pattern {}"),
     ("format", "format {}"),
 )
-_WIDTH = 100
 
 
 class _DocumentedGenerics(GenerateJsonSchema):
@@ -102,10 +101,9 @@ class Outline:
             lines.append(f"{prefix}{self._names[key]} = {body}")
         return lines
 
-    def line(self, label: str, node: Mapping[str, Any]) -> str:
-        """`label: outline`, with the node's own description and constraints as a comment."""
-        comment = _comment(node)
-        return f"{label}: {self.render(node)}" + (f" // {comment}" if comment else "")
+    def described(self, node: Mapping[str, Any]) -> tuple[str, str]:
+        """The outline of a node and its own description and constraints (for a `//` comment)."""
+        return self.render(node), _comment(node)
 
     def render(self, node: Mapping[str, Any], indent: str = "") -> str:
         """The outline of one schema node."""
@@ -119,13 +117,13 @@ class Outline:
         if "const" in node:
             return json.dumps(node["const"])
         if "enum" in node:
-            return " | ".join(json.dumps(value) for value in node["enum"])
+            return "|".join(json.dumps(value) for value in node["enum"])
         for key in ("anyOf", "oneOf"):
             if key in node:
-                return " | ".join(self._wrapped(option, indent) for option in node[key])
+                return "|".join(self._wrapped(option, indent) for option in node[key])
         kind = node.get("type")
         if isinstance(kind, list):
-            return " | ".join(self.render({**node, "type": one}, indent) for one in kind)
+            return "|".join(self.render({**node, "type": one}, indent) for one in kind)
         if kind == "array":
             return self._array(node, indent)
         if kind == "object" or "properties" in node:
@@ -135,12 +133,20 @@ class Outline:
         return "any"
 
     def _wrapped(self, node: Mapping[str, Any], indent: str) -> str:
+        """The outline in parentheses when it is a union, so `(a|b)[]` keeps its meaning."""
         text = self.render(node, indent)
-        return f"({text})" if " | " in text else text
+        return f"({text})" if self._is_union(node) else text
+
+    def _is_union(self, node: Mapping[str, Any]) -> bool:
+        if "$ref" in node:
+            key = node["$ref"].rsplit("/", 1)[-1]
+            return key not in self._named and self._is_union(self._defs[key])
+        options = node.get("anyOf") or node.get("oneOf") or node.get("enum") or node.get("type")
+        return isinstance(options, list) and len(options) > 1
 
     def _array(self, node: Mapping[str, Any], indent: str) -> str:
         if "prefixItems" in node:
-            return "[" + ", ".join(self.render(item, indent) for item in node["prefixItems"]) + "]"
+            return "[" + ",".join(self.render(item, indent) for item in node["prefixItems"]) + "]"
         items = node.get("items")
         if not items:
             return "any[]"
@@ -151,25 +157,25 @@ class Outline:
         extra = node.get("additionalProperties")
         if not properties:
             if isinstance(extra, dict):
-                return f"dict[string, {self.render(extra, indent)}]"
-            return "dict[string, any]"
+                return f"dict[string,{self.render(extra, indent)}]"
+            return "dict[string,any]"
         required = set(node.get("required", ()))
-        inner = indent + "  "
+        inner = indent + " "
         fields = []
         for name, field in properties.items():
             label = name if name.isidentifier() else json.dumps(name)
             marker = "" if name in required else "?"
-            fields.append((f"{label}{marker}: {self.render(field, inner)}", _comment(field)))
+            fields.append((f"{label}{marker}:{self.render(field, inner)}", _comment(field)))
         description = node.get("description")
-        one_line = "{" + ", ".join(text for text, _ in fields) + "}"
+        one_line = "{" + ",".join(text for text, _ in fields) + "}"
         if not description and not any(comment for _, comment in fields) and "\n" not in one_line:
-            if len(one_line) + len(indent) <= _WIDTH:
-                return one_line
+            return one_line
         lines = ["{"]
         if description:
             lines.append(f"{inner}// {_one_line(description)}")
-        for text, comment in fields:
-            lines.append(f"{inner}{text}," + (f" // {comment}" if comment else ""))
+        for position, (text, comment) in enumerate(fields, start=1):
+            separator = "," if position < len(fields) else ""
+            lines.append(f"{inner}{text}{separator}" + (f" // {comment}" if comment else ""))
         lines.append(indent + "}")
         return "\n".join(lines)
 
@@ -180,8 +186,10 @@ def _comment(field: Mapping[str, Any]) -> str:
     if field.get("description"):
         parts.append(_one_line(field["description"]))
     for key, template in _CONSTRAINTS:
-        if key in field:
+        if key in field and not (key in ("minItems", "maxItems") and "prefixItems" in field):
             parts.append(template.format(field[key]))
+    if field.get("uniqueItems"):
+        parts.append("unique items")
     return "; ".join(parts)
 
 

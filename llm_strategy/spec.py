@@ -10,11 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, is_dataclass
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typing_extensions import TypedDict
 
+from .docstrings import parse_docstring
 from .errors import DefinitionError
 from .generics import bind_type_vars, substitute, type_vars_in
 from .parsing import RETURN_FIELD
@@ -46,7 +47,9 @@ class CallSchema:
     input_outline: str
     """`Input: ...`"""
     output_outline: str
-    """`Output: ...`"""
+    """The outline of the output type."""
+    output_comment: str
+    """The output's description and constraints, or ""."""
     native_schema: dict[str, Any]
     """JSON schema of `{"return_value": ...}`, for native structured output."""
     rendered: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -86,7 +89,8 @@ class FunctionSpec:
         docstring = inspect.getdoc(function)
         if not docstring:
             raise DefinitionError(f"{name}: a docstring is required; it tells the model what to do.")
-        self.docstring = docstring
+        self._docstring = parse_docstring(docstring)
+        self.docstring = self._docstring.text or docstring
         self._check_signature(drops_first)
         self._resolved: tuple[tuple[_Parameter, ...], Any] | None = None
         try:
@@ -98,11 +102,18 @@ class FunctionSpec:
 
     def _check_signature(self, drops_first: bool) -> None:
         parameters = list(self.signature.parameters.values())
+        all_names = [parameter.name for parameter in parameters]
+        self._all_names = frozenset(all_names)
+        self._positional_names = tuple(all_names)
+        self._simple_signature = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters)
+        self._required_names = frozenset(p.name for p in parameters if p.default is p.empty)
+        self.model_parameter = all_names[0] if self.takes_model and all_names else None
         if self.takes_model or drops_first:
             if not parameters:
                 first = "the model" if self.takes_model else "cls"
                 raise DefinitionError(f"{self.name}: the first parameter must be {first}.")
             parameters = parameters[1:]
+        self.instance_parameter = parameters[0].name if self._instance_type is not None and parameters else None
         if self._instance_type is not None:
             parameters = parameters[1:]
         for parameter in parameters:
@@ -137,10 +148,11 @@ class FunctionSpec:
         parameters = []
         for name in self._input_names:
             default = self.signature.parameters[name].default
-            parameters.append(_Parameter(name, hints[name], default))
+            described = _described(hints[name], default, self._docstring.parameters.get(name))
+            parameters.append(_Parameter(name, described, default))
         if self._instance_type is not None:
             parameters.insert(0, _Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty))
-        return_annotation = hints["return"]
+        return_annotation = _described(hints["return"], None, self._docstring.returns)
         bindable = {type_var for parameter in parameters for type_var in type_vars_in(parameter.annotation)}
         unbound = [type_var for type_var in type_vars_in(return_annotation) if type_var not in bindable]
         if unbound:
@@ -161,6 +173,16 @@ class FunctionSpec:
             raise DefinitionError(f"{self.name}: cannot resolve an annotation: {error}.") from error
 
     # -- calls -----------------------------------------------------------------------------------
+
+    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Map call arguments to parameter names; defaults are applied later, per input."""
+        if self._simple_signature and len(args) <= len(self._positional_names):
+            arguments = dict(zip(self._positional_names, args, strict=False))
+            if kwargs.keys() <= self._all_names and not kwargs.keys() & arguments.keys():
+                arguments.update(kwargs)
+                if self._required_names <= arguments.keys():
+                    return arguments
+        return self.signature.bind(*args, **kwargs).arguments  # raises the usual TypeError
 
     def input_value(self, arguments: Mapping[str, Any], instance: Any = None) -> Any:
         """The value sent as input: one object of all arguments, or the explicit input object."""
@@ -202,7 +224,7 @@ class FunctionSpec:
 
     def _build_schema(self, binding: Mapping[TypeVar, Any]) -> CallSchema:
         parameters, return_annotation = self._resolve()
-        fields = {p.name: _described(substitute(p.annotation, binding), p.default) for p in parameters}
+        fields = {p.name: substitute(p.annotation, binding) for p in parameters}
         if self.input_style == "explicit":
             input_type = substitute(parameters[0].annotation, binding)
         else:
@@ -222,16 +244,22 @@ def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) 
     except Exception as error:  # pydantic's many schema errors all mean the same thing here
         raise DefinitionError(f"{name}: a type cannot be described to the model: {error}") from error
     outline = Outline(combined)
+    output_outline, output_comment = outline.described(combined["properties"]["output"])
     return CallSchema(
         name=name,
         docstring=docstring,
         input_adapter=input_adapter,
         output_adapter=output_adapter,
         definitions=tuple(outline.definitions()),
-        input_outline=outline.line("Input", combined["properties"]["input"]),
-        output_outline=outline.line("Output", combined["properties"]["output"]),
+        input_outline=_line("Input: ", *outline.described(combined["properties"]["input"])),
+        output_outline=output_outline,
+        output_comment=output_comment,
         native_schema=native,
     )
+
+
+def _line(label: str, outline: str, comment: str) -> str:
+    return f"{label}{outline}" + (f" // {comment}" if comment else "")
 
 
 def _instance_annotation(instance_type: type) -> Any:
@@ -247,14 +275,27 @@ def _instance_value(instance: Any) -> Any:
     return {name: value for name, value in vars(instance).items() if not name.startswith("_")}
 
 
-def _described(annotation: Any, default: Any) -> Any:
-    """Attach a `Field(...)` default's description and constraints to the annotation."""
-    if not isinstance(default, FieldInfo):
-        return annotation
-    info = copy.copy(default)
-    info.default = PydanticUndefined
-    info.default_factory = None
-    return Annotated[annotation, info]
+def _described(annotation: Any, default: Any, docstring_description: str | None) -> Any:
+    """The annotation with its description and constraints attached.
+
+    A `Field(...)` default contributes its description and constraints; the docstring's
+    `Args:` entry is used when nothing else describes the parameter.
+    """
+    if isinstance(default, FieldInfo):
+        info = copy.copy(default)
+        info.default = PydanticUndefined
+        info.default_factory = None
+        if info.description is None:
+            info.description = docstring_description
+        return Annotated[annotation, info]
+    if docstring_description and not _has_description(annotation):
+        return Annotated[annotation, Field(description=docstring_description)]
+    return annotation
+
+
+def _has_description(annotation: Any) -> bool:
+    metadata = getattr(annotation, "__metadata__", ())
+    return any(isinstance(item, FieldInfo) and item.description for item in metadata)
 
 
 def _default_of(function_name: str, parameter: _Parameter) -> Any:

@@ -33,7 +33,7 @@ def test_structured_query_validates_and_retries():
     model = scripted("three", '{"return_value": 3}')
     value, chain = ChatChain(model).structured_query("How many sides has a triangle?", int)
     assert value == 3
-    assert "Output: int" in model.calls[0][-1].text
+    assert model.calls[0][-1].text.endswith('Reply with JSON {"return_value": int}')
     assert [m.type for m in chain.messages] == ["human", "ai"]  # retries are not kept in the chain
     with pytest.raises(OutputParseError):
         ChatChain(scripted("x", "y", "z")).structured_query("Number?", int)

@@ -57,7 +57,7 @@ def test_parametrized_model_binds_its_arguments():
     model = scripted('{"return_value": {"item": 7, "label": "new"}}')
     result = relabel(model, Box[int](item=1, label="old"))
     assert result == Box[int](item=7, label="new") and type(result) is Box[int]
-    assert "item: int, // The item." in model.last_prompt
+    assert "item:int, // The item." in model.last_prompt
 
 
 def test_unparametrized_model_binds_from_field_values():
@@ -69,7 +69,7 @@ def test_unparametrized_model_binds_from_field_values():
 def test_list_elements_bind_the_variable():
     model = scripted('{"return_value": 3}')
     assert first_of(model, [1, 2, 3]) == 3
-    assert "Input: {items: int[]}" in model.last_prompt and "Output: int" in model.last_prompt
+    assert "Input: {items:int[]}\nReply with JSON {\"return_value\": int}" in model.last_prompt
 
 
 def test_nested_generics_and_two_variables():
@@ -136,4 +136,4 @@ def test_explicit_function_binds_from_the_input_object():
     model = scripted('{"return_value": 4}')
     assert another(model, Request[int](examples=[1, 2])) == 4
     assert model.calls[0][1].text == '{"examples":[1,2]}'
-    assert "Input: {\n  // A request.\n  examples: int[],\n}" in model.last_prompt
+    assert "Input: {\n // A request.\n examples:int[]\n}" in model.last_prompt

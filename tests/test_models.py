@@ -71,7 +71,7 @@ def test_output_mode_can_be_forced():
 
     model = SyntheticChatModel()  # supports native output
     add_prompted(model, 1, 2)
-    assert model.schemas == [] and "Output: int" in model.last_prompt
+    assert model.schemas == [] and 'Reply with JSON {"return_value": int}' in model.last_prompt
 
     @llm_function(settings=LLMSettings(output_mode="native"))
     def add_native(model, a: int, b: int) -> int:

@@ -26,9 +26,8 @@ def test_prompt_of_a_simple_function():
     assert system.type == "system" and user.type == "human"
     assert system.text == (
         "add: Add two numbers.\n"
-        "Input: {a: int, b: int}\n"
-        "Output: int\n"
-        'Reply with JSON {"return_value": Output}.'
+        "Input: {a:int,b:int}\n"
+        'Reply with JSON {"return_value": int}'
     )
     assert user.text == '{"a":1,"b":2}'
 
@@ -90,8 +89,8 @@ def test_shared_definitions_are_rendered_once():
     pick(model, [Item(name="a")], Item(name="b"))
     prompt = model.last_prompt
     assert prompt.count("What it is called.") == 1
-    assert "Input: {items: Item[], favourite: Item}" in prompt
-    assert "Output: Item" in prompt
+    assert "Input: {items:Item[],favourite:Item}" in prompt
+    assert 'Reply with JSON {"return_value": Item}' in prompt
 
 
 def test_settings_change_the_prompt_and_json_format():
@@ -168,7 +167,7 @@ def test_future_annotations_give_identical_prompts(tmp_path, monkeypatch):
         customers = module.Customer.create(2)
         assert all(isinstance(customer, module.Customer) for customer in customers)
     assert prompts[0] == prompts[1]
-    assert "item: int, // The item." in prompts[0]
+    assert "item:int, // The item." in prompts[0]
 
 
 def test_prompt_is_built_once_per_definition():
@@ -181,7 +180,7 @@ def test_prompt_is_built_once_per_definition():
     add(model, 1, 2)
     add(model, 3, 4)
     first, second = (call[0] for call in model.calls)
-    assert first.content is second.content  # the static part is rendered once and reused
+    assert first is second  # the instructions are rendered once and reused
 
 
 def test_outline_of_many_types():
@@ -218,10 +217,10 @@ def test_outline_of_many_types():
     model = scripted('{"return_value": null}')
     assert describe(model, Color.RED, "fast", (1, "a"), {"w": 1.0}, {"x": 1, "y": 2}, Tree(value=1)) is None
     prompt = textwrap.dedent(model.calls[0][0].text)
-    assert 'color: "red" | "green"' in prompt
-    assert 'mode: "fast" | "slow"' in prompt
-    assert "pair: [int, string]" in prompt
-    assert "weights: dict[string, float]" in prompt
-    assert "point: {x: float, y: float}" in prompt
-    assert "Tree = {value: int, children?: Tree[]}" in prompt  # recursive: named once
-    assert "Output: int[] | null" in prompt
+    assert 'color:"red"|"green"' in prompt
+    assert 'mode:"fast"|"slow"' in prompt
+    assert "pair:[int,string]" in prompt
+    assert "weights:dict[string,float]" in prompt
+    assert "point:{x:float,y:float}" in prompt
+    assert "Tree = {value:int,children?:Tree[]}" in prompt  # recursive: named once
+    assert prompt.endswith('Reply with JSON {"return_value": int[]|null}')

@@ -97,7 +97,7 @@ def test_native_mode_sends_the_schema_not_the_outline(native_synthetic):
     produce = make_function(Person)
     produce(native_synthetic, "x")
     prompt = native_synthetic.last_prompt
-    assert "Output:" not in prompt and "Reply with JSON" not in prompt
+    assert "return_value" not in prompt and "Reply with JSON" not in prompt
     schema = native_synthetic.schemas[-1]
     assert schema["title"] == "produce"
     assert schema["properties"]["return_value"]["$ref"].endswith("Person")

@@ -140,7 +140,7 @@ class SyntheticChatModel(RecordingChatModel):
     """Answers any typed call offline with a valid, deterministic value of the requested type.
 
     It reads the type from the request: the JSON schema of native structured output, or the
-    `Output:` outline of a prompt. The same request and seed always give the same answer.
+    outline in the prompt's `Reply with JSON {"return_value": ...}`. The same request and seed always give the same answer.
     Without a type in the request it replies with a short deterministic sentence.
 
     Example:
@@ -163,6 +163,8 @@ class SyntheticChatModel(RecordingChatModel):
 
     def _reply_for(self, messages: list[BaseMessage], call_number: int) -> str:
         for message in reversed(messages):
+            if message.type == "ai":
+                continue  # earlier replies hold values, not the requested type
             schema = read_output_schema(message.text)
             if schema is not None:
                 value = synthesize(schema, self._rng(messages))

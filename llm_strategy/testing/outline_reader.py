@@ -45,8 +45,8 @@ class OutlineSyntaxError(ValueError):
 
 
 def read_output_schema(prompt: str) -> dict[str, Any] | None:
-    """The JSON schema (with `$defs`) of the last `Output:` line of a prompt, or None."""
-    starts = [match.end() for match in re.finditer(r"(?m)^Output: ", prompt)]
+    """The JSON schema (with `$defs`) of the last `{"return_value": <outline>}` of a prompt, or None."""
+    starts = [match.end() for match in re.finditer(r'\{"return_value": ', prompt)]
     if not starts:
         return None
     defs = {}
@@ -99,8 +99,10 @@ class _Parser:
             raise OutlineSyntaxError(f"expected {value!r}, got {text!r}")
 
     def schema(self) -> dict[str, Any]:
-        """One type, with the constraints of a comment that follows it on the line."""
+        """One type, with the constraints of a comment that follows it (after a closing brace)."""
         node = self._type()
+        if self._peek()[1] == "}":
+            self._next()
         return {**node, **self._comment()}
 
     def _comment(self) -> dict[str, Any]:
@@ -111,6 +113,8 @@ class _Parser:
         self._buffer.pop(0)
         constraints: dict[str, Any] = {}
         for part in text[2:].strip().split("; "):
+            if part == "unique items":
+                constraints["uniqueItems"] = True
             for pattern, key in _CONSTRAINTS:
                 found = pattern.match(part)
                 if found:

@@ -50,7 +50,7 @@ def test_prompt_mode(server):
     sent = server.requests[0]
     assert "response_format" not in sent
     assert [m["role"] for m in sent["messages"]] == ["system", "user"]
-    assert "celsius: float, // Temperature in degrees Celsius." in sent["messages"][0]["content"]
+    assert "celsius:float // Temperature in degrees Celsius." in sent["messages"][0]["content"]
     assert sent["messages"][1]["content"] == '{"city":"Oslo"}'
 
 
