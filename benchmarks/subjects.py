@@ -24,7 +24,9 @@ class InstantChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "instant"
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply))])
 
 
@@ -76,7 +78,8 @@ class CustomerDatabase:
     customers: list[Customer]
 
     def find_customer_key(self, query: str) -> list[str]:
-        """Find the keys of the customers that match a natural language query best (sorted by closeness to the match).
+        """Find the keys of the customers that match a natural language query best
+        (sorted by closeness to the match).
 
         We support semantic queries instead of SQL, so we can search for things like
         "the customer that was born in 1990".

@@ -3,15 +3,50 @@
 Decorate a stub (a docstring, type hints and `raise NotImplementedError`) and a model
 implements it: the prompt comes from the name, docstring, types and arguments; the reply
 is parsed and validated into the declared return type.
+
+Public names load on first use, so `import llm_strategy` stays light; langchain-core is
+imported by the first name that needs it.
 """
 
-from .cache import SQLiteResponseCache, enable_response_cache
-from .chat_chain import ChatChain
-from .decorators import llm_dataclass, llm_explicit_function, llm_function, llm_strategy
-from .errors import DefinitionError, LLMCallError, OutputParseError, ParseAttempt, ProviderError, TypeVarBindingError
-from .function import LLMFunction
-from .models import resolve_model
-from .prompts import LLMSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cache import SQLiteResponseCache, enable_response_cache
+    from .chat_chain import ChatChain
+    from .decorators import llm_dataclass, llm_explicit_function, llm_function, llm_strategy
+    from .errors import (
+        DefinitionError,
+        LLMCallError,
+        OutputParseError,
+        ParseAttempt,
+        ProviderError,
+        TypeVarBindingError,
+    )
+    from .function import LLMFunction
+    from .models import resolve_model
+    from .prompts import LLMSettings
+
+_EXPORTS = {
+    "ChatChain": "chat_chain",
+    "DefinitionError": "errors",
+    "LLMCallError": "errors",
+    "LLMFunction": "function",
+    "LLMSettings": "prompts",
+    "OutputParseError": "errors",
+    "ParseAttempt": "errors",
+    "ProviderError": "errors",
+    "SQLiteResponseCache": "cache",
+    "TypeVarBindingError": "errors",
+    "enable_response_cache": "cache",
+    "llm_dataclass": "decorators",
+    "llm_explicit_function": "decorators",
+    "llm_function": "decorators",
+    "llm_strategy": "decorators",
+    "resolve_model": "models",
+}
 
 __all__ = [
     "ChatChain",
@@ -31,3 +66,14 @@ __all__ = [
     "llm_strategy",
     "resolve_model",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llm_strategy' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

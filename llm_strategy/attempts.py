@@ -72,7 +72,7 @@ def run(loop: Attempts) -> Outcome:
         try:
             request = loop.send(reply)
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return done.value
 
 
 async def run_async(loop: Attempts) -> Outcome:
@@ -83,4 +83,4 @@ async def run_async(loop: Attempts) -> Outcome:
         try:
             request = loop.send(reply)
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return done.value

@@ -37,11 +37,12 @@ class ChatChain(Conversation):
         self, model: ModelSpec, messages: Sequence[BaseMessage] = (), settings: LLMSettings | None = None
     ) -> None:
         resolved = resolve_model(model)
-        prefix: tuple[BaseMessage, ...] = ()
         if isinstance(resolved, Conversation):
-            resolved, prefix = resolved.model, resolved.messages
-        self._model: BaseLanguageModel[Any] = resolved
-        self._messages = (*prefix, *messages)
+            self._model: BaseLanguageModel[Any] = resolved.model
+            self._messages = (*resolved.messages, *messages)
+        else:
+            self._model = resolved
+            self._messages = tuple(messages)
         self._settings = settings or LLMSettings()
 
     def __repr__(self) -> str:

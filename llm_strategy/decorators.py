@@ -13,7 +13,7 @@ import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, overload
 
 from .errors import DefinitionError
 from .function import LLMFunction
@@ -25,14 +25,17 @@ from .stubs import is_stub, unwrap_member
 __all__ = ["llm_dataclass", "llm_explicit_function", "llm_function", "llm_strategy"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 _PACKAGE_DIR = str(Path(__file__).parent)
 
 
 @overload
-def llm_function(function: F, /) -> F: ...
+def llm_function(function: Callable[P, R] | staticmethod[P, R], /) -> LLMFunction[P, R]: ...
 @overload
-def llm_function(*, settings: LLMSettings | None = None) -> Callable[[F], F]: ...
+def llm_function(
+    *, settings: LLMSettings | None = None
+) -> Callable[[Callable[P, R] | staticmethod[P, R]], LLMFunction[P, R]]: ...
 def llm_function(function: Any = None, /, *, settings: LLMSettings | None = None) -> Any:
     """Implement a stub function with the model passed as its first argument.
 
@@ -50,9 +53,11 @@ def llm_function(function: Any = None, /, *, settings: LLMSettings | None = None
 
 
 @overload
-def llm_explicit_function(function: F, /) -> F: ...
+def llm_explicit_function(function: Callable[P, R] | staticmethod[P, R], /) -> LLMFunction[P, R]: ...
 @overload
-def llm_explicit_function(*, settings: LLMSettings | None = None) -> Callable[[F], F]: ...
+def llm_explicit_function(
+    *, settings: LLMSettings | None = None
+) -> Callable[[Callable[P, R] | staticmethod[P, R]], LLMFunction[P, R]]: ...
 def llm_explicit_function(function: Any = None, /, *, settings: LLMSettings | None = None) -> Any:
     """Implement `f(model, input_object)`: the one input model is the whole input.
 
@@ -80,7 +85,9 @@ def _decorate(function: Any, settings: LLMSettings | None, style: InputStyle) ->
             )
         plain = target.__func__ if isinstance(target, staticmethod) else target
         _check_stub(plain)
-        spec = FunctionSpec(plain, name=_name_of(plain), takes_model=True, input_style=style, namespace=namespace)
+        spec = FunctionSpec(
+            plain, name=_name_of(plain), takes_model=True, input_style=style, namespace=namespace
+        )
         return LLMFunction(spec, settings=settings)
 
     return decorate if function is None else decorate(function)
@@ -120,7 +127,7 @@ def llm_strategy(model: Any, *, settings: LLMSettings | None = None) -> Callable
             return LLMFunction(spec, model=model, settings=settings)
         if dataclasses.is_dataclass(target):
             instance = copy.copy(target)
-            instance.__class__ = _strategy_class(type(target), model, settings, namespace)
+            setattr(instance, "__class__", _strategy_class(type(target), model, settings, namespace))  # noqa: B010
             return instance
         raise DefinitionError(
             f"llm_strategy can implement a class, a stub function or a dataclass instance, "
@@ -158,7 +165,8 @@ def _strategy_class(cls: type, model: Any, settings: LLMSettings | None, namespa
             stubs[name] = (member, function)
     if not stubs:
         raise DefinitionError(
-            f"{cls.__qualname__}: no member only raises NotImplementedError, so there is nothing to implement."
+            f"{cls.__qualname__}: no member only raises NotImplementedError, "
+            "so there is nothing to implement."
         )
     strategy = types.new_class(cls.__name__, (cls,), {}, lambda body: body.update(__slots__=()))
     strategy.__qualname__ = cls.__qualname__
@@ -199,7 +207,9 @@ def _implement(
 
 def _check_stub(function: Any) -> None:
     if not inspect.isfunction(function):
-        raise DefinitionError(f"expected a stub function to implement, got {type(function).__name__}: {function!r:.80}")
+        raise DefinitionError(
+            f"expected a stub function to implement, got {type(function).__name__}: {function!r:.80}"
+        )
     if not is_stub(function):
         raise DefinitionError(
             f"{_name_of(function)}: the body has code; a stub's body may only hold a docstring and "

@@ -48,11 +48,11 @@ class LLMFunction(Generic[P, R]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.spec.is_async:
             return self.acall(*args, **kwargs)  # type: ignore[return-value]
-        return run(self._attempts(args, kwargs)).value  # type: ignore[no-any-return]
+        return run(self._attempts(args, kwargs)).value
 
     async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the call through the model's async API."""
-        return (await run_async(self._attempts(args, kwargs))).value  # type: ignore[no-any-return]
+        return (await run_async(self._attempts(args, kwargs))).value
 
     def _attempts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Attempts:
         """Bind the arguments, build the messages and start the attempt loop."""

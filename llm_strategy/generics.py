@@ -73,7 +73,7 @@ def substitute(annotation: Any, binding: Mapping[TypeVar, Any]) -> Any:
     if origin is None or not args:
         return annotation
     if origin is Annotated:
-        return Annotated[(substitute(args[0], binding), *annotation.__metadata__)]  # type: ignore[valid-type]
+        return Annotated[(substitute(args[0], binding), *annotation.__metadata__)]
     if origin is typing.Literal:
         return annotation
     new_args = tuple(substitute(arg, binding) for arg in args)
@@ -164,10 +164,14 @@ def _infer(annotation: Any, value: Any) -> Iterable[tuple[TypeVar, Any]]:
         else:
             for arg, item in zip(args, value, strict=False):
                 yield from _infer(arg, item)
-    elif origin in _SEQUENCES or (origin is not None and _is_collection_origin(origin)):
-        if args and isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
-            for item in value:
-                yield from _infer(args[0], item)
+    elif (
+        (origin in _SEQUENCES or _is_collection_origin(origin))
+        and args
+        and isinstance(value, Iterable)
+        and not isinstance(value, str | bytes | Mapping)
+    ):
+        for item in value:
+            yield from _infer(args[0], item)
 
 
 def _is_collection_origin(origin: Any) -> bool:

@@ -65,7 +65,9 @@ def resolve_model(spec: Any) -> BaseLanguageModel[Any] | Conversation:
 
 def _init_chat_model(spec: str) -> BaseChatModel:
     if ":" not in spec.strip(":"):
-        raise DefinitionError(f"model string {spec!r} must look like 'provider:model', e.g. 'openai:gpt-4o-mini'.")
+        raise DefinitionError(
+            f"model string {spec!r} must look like 'provider:model', e.g. 'openai:gpt-4o-mini'."
+        )
     from langchain.chat_models import init_chat_model  # imports provider SDKs: only when asked
 
     try:
@@ -125,7 +127,7 @@ def _prompt_text(messages: Sequence[BaseMessage]) -> str:
 
 
 def _native_runnable(model: BaseLanguageModel[Any], schema: dict[str, Any]) -> Any:
-    return model.with_structured_output(schema, include_raw=True)  # type: ignore[attr-defined]
+    return model.with_structured_output(schema, include_raw=True)
 
 
 def _reply_from(result: Any, native: bool) -> Reply:
@@ -145,7 +147,9 @@ def _tool_arguments(message: Any) -> str:
 
 
 def send(
-    model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], native_schema: dict[str, Any] | None = None
+    model: BaseLanguageModel[Any],
+    messages: Sequence[BaseMessage],
+    native_schema: dict[str, Any] | None = None,
 ) -> Reply:
     """Send messages; with `native_schema` ask for native structured output."""
     try:
@@ -159,7 +163,9 @@ def send(
 
 
 async def send_async(
-    model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], native_schema: dict[str, Any] | None = None
+    model: BaseLanguageModel[Any],
+    messages: Sequence[BaseMessage],
+    native_schema: dict[str, Any] | None = None,
 ) -> Reply:
     """`send` through the model's async API."""
     try:

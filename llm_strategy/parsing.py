@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import json_repair
 from pydantic import TypeAdapter, ValidationError
 
 __all__ = ["RETURN_FIELD", "ReplyError", "extract_json", "format_validation_error", "parse_reply"]
@@ -80,7 +79,11 @@ def _envelope_in(value: Any) -> dict[str, Any] | None:
 def _repaired(source: str) -> Any:
     """What json-repair makes of the text from its first bracket on ("" when nothing)."""
     start = _first_bracket(source)
-    return json_repair.loads(source[start:]) if start is not None else ""
+    if start is None:
+        return ""
+    import json_repair  # only replies that are not valid JSON need it
+
+    return json_repair.loads(source[start:])
 
 
 def _first_bracket(text: str) -> int | None:

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .spec import CallSchema
 
-__all__ = ["LLMSettings", "OutputMode", "call_messages", "render_arguments", "reply_instruction", "retry_messages"]
+__all__ = [
+    "LLMSettings",
+    "OutputMode",
+    "call_messages",
+    "render_arguments",
+    "reply_instruction",
+    "retry_messages",
+]
 
 OutputMode = Literal["auto", "native", "prompt"]
 
@@ -58,7 +65,7 @@ def _instructions(schema: CallSchema, settings: LLMSettings, native: bool) -> Sy
         if not native:
             text += "\n" + reply_instruction(schema, settings)
         message = schema.rendered[key] = SystemMessage(text)
-    return message  # type: ignore[no-any-return]
+    return message
 
 
 def reply_instruction(schema: CallSchema, settings: LLMSettings) -> str:

@@ -210,6 +210,9 @@ def _refs(node: Any) -> Iterator[str]:
 
 def _display_names(defs: Mapping[str, Any]) -> dict[str, str]:
     """Unique identifiers for definitions, from their titles (`Box[int]` becomes `Box_int`)."""
-    names = {key: re.sub(r"\W+", "_", definition.get("title", key)).strip("_") or key for key, definition in defs.items()}
+    names = {
+        key: re.sub(r"\W+", "_", definition.get("title", key)).strip("_") or key
+        for key, definition in defs.items()
+    }
     counts = Counter(names.values())
     return {key: name if counts[name] == 1 else key for key, name in names.items()}

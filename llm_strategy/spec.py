@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import threading
@@ -93,10 +94,8 @@ class FunctionSpec:
         self.docstring = self._docstring.text or docstring
         self._check_signature(drops_first)
         self._resolved: tuple[tuple[_Parameter, ...], Any] | None = None
-        try:
+        with contextlib.suppress(NameError):  # a name defined later: resolved at the first call
             self._resolve()
-        except NameError:
-            pass  # a forward reference to a name defined later; resolved at the first call
 
     # -- definition ----------------------------------------------------------------------------
 
@@ -113,7 +112,9 @@ class FunctionSpec:
                 first = "the model" if self.takes_model else "cls"
                 raise DefinitionError(f"{self.name}: the first parameter must be {first}.")
             parameters = parameters[1:]
-        self.instance_parameter = parameters[0].name if self._instance_type is not None and parameters else None
+        self.instance_parameter = (
+            parameters[0].name if self._instance_type is not None and parameters else None
+        )
         if self._instance_type is not None:
             parameters = parameters[1:]
         for parameter in parameters:
@@ -151,7 +152,9 @@ class FunctionSpec:
             described = _described(hints[name], default, self._docstring.parameters.get(name))
             parameters.append(_Parameter(name, described, default))
         if self._instance_type is not None:
-            parameters.insert(0, _Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty))
+            parameters.insert(
+                0, _Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty)
+            )
         return_annotation = _described(hints["return"], None, self._docstring.returns)
         bindable = {type_var for parameter in parameters for type_var in type_vars_in(parameter.annotation)}
         unbound = [type_var for type_var in type_vars_in(return_annotation) if type_var not in bindable]
@@ -224,18 +227,18 @@ class FunctionSpec:
 
     def _build_schema(self, binding: Mapping[TypeVar, Any]) -> CallSchema:
         parameters, return_annotation = self._resolve()
-        fields = {p.name: substitute(p.annotation, binding) for p in parameters}
         if self.input_style == "explicit":
             input_type = substitute(parameters[0].annotation, binding)
         else:
-            input_type = TypedDict(f"{self.name}_input", fields)  # type: ignore[operator]
+            fields = {p.name: substitute(p.annotation, binding) for p in parameters}
+            input_type = _typed_dict(f"{self.name}_input", fields)
         return describe_call(self.name, self.docstring, input_type, substitute(return_annotation, binding))
 
 
 def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) -> CallSchema:
     """Adapters, outlines and the native schema of one input and output type."""
-    envelope = TypedDict(f"{name}_output", {RETURN_FIELD: output_type})  # type: ignore[operator]
-    both = TypedDict(f"{name}_io", {"input": input_type, "output": output_type})  # type: ignore[operator]
+    envelope = _typed_dict(f"{name}_output", {RETURN_FIELD: output_type})
+    both = _typed_dict(f"{name}_io", {"input": input_type, "output": output_type})
     try:
         input_adapter: TypeAdapter[Any] = TypeAdapter(input_type)
         output_adapter: TypeAdapter[Any] = TypeAdapter(output_type)
@@ -256,6 +259,12 @@ def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) 
         output_comment=output_comment,
         native_schema=native,
     )
+
+
+def _typed_dict(name: str, fields: dict[str, Any]) -> Any:
+    """A TypedDict class built at run time (pydantic needs typing_extensions' on Python 3.11)."""
+    factory: Any = TypedDict
+    return factory(name, fields)
 
 
 def _line(label: str, outline: str, comment: str) -> str:

@@ -15,7 +15,12 @@ def test_query_returns_a_new_chain_and_leaves_the_old_one():
     assert chain.messages == ()
     reply2, chain2 = chain1.query("Population?")
     assert reply2 == "About 2 million."
-    assert [m.text for m in chain2.messages] == ["Capital of France?", "Paris.", "Population?", "About 2 million."]
+    assert [m.text for m in chain2.messages] == [
+        "Capital of France?",
+        "Paris.",
+        "Population?",
+        "About 2 million.",
+    ]
     assert len(chain1.messages) == 2
     assert [m.text for m in model.calls[1]] == ["Capital of France?", "Paris.", "Population?"]
 
@@ -41,7 +46,7 @@ def test_structured_query_validates_and_retries():
 
 def test_response_before_any_reply_is_an_error():
     with pytest.raises(ValueError, match="no reply yet"):
-        ChatChain(scripted()).response
+        _ = ChatChain(scripted()).response
 
 
 def test_llm_function_continues_a_chain():
@@ -55,7 +60,9 @@ def test_llm_function_continues_a_chain():
     assert count_words(chain, "Hello there") == 2
     sent = model.calls[1]
     assert [m.type for m in sent] == ["human", "ai", "human"]  # no system message mid-conversation
-    assert sent[-1].text.startswith("count_words: Count the words.") and sent[-1].text.endswith('{"text":"Hello there"}')
+    assert sent[-1].text.startswith("count_words: Count the words.") and sent[-1].text.endswith(
+        '{"text":"Hello there"}'
+    )
 
 
 async def test_async_queries():

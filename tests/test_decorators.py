@@ -6,7 +6,14 @@ from dataclasses import dataclass
 import pytest
 from pydantic import BaseModel
 
-from llm_strategy import DefinitionError, LLMFunction, llm_dataclass, llm_explicit_function, llm_function, llm_strategy
+from llm_strategy import (
+    DefinitionError,
+    LLMFunction,
+    llm_dataclass,
+    llm_explicit_function,
+    llm_function,
+    llm_strategy,
+)
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 from .helpers import scripted
@@ -254,15 +261,21 @@ def test_variadic_parameters_are_rejected():
 
 
 def test_strategy_rejects_unsupported_targets():
-    expect_definition_error(r"llm_strategy can implement .* not int", lambda: llm_strategy(SyntheticChatModel())(3))
+    expect_definition_error(
+        r"llm_strategy can implement .* not int", lambda: llm_strategy(SyntheticChatModel())(3)
+    )
     expect_definition_error(r"expected a langchain chat model", lambda: llm_strategy(42))
 
     class NoStubs:
         def real(self) -> int:
             return 1
 
-    expect_definition_error(r"NoStubs: no member only raises", lambda: llm_strategy(SyntheticChatModel())(NoStubs))
-    expect_definition_error(r"llm_dataclass expects a dataclass", lambda: llm_dataclass(NoStubs, SyntheticChatModel()))
+    expect_definition_error(
+        r"NoStubs: no member only raises", lambda: llm_strategy(SyntheticChatModel())(NoStubs)
+    )
+    expect_definition_error(
+        r"llm_dataclass expects a dataclass", lambda: llm_dataclass(NoStubs, SyntheticChatModel())
+    )
 
 
 def test_strategy_member_errors_name_the_member():
@@ -271,7 +284,9 @@ def test_strategy_member_errors_name_the_member():
             """Answer."""
             raise NotImplementedError
 
-    expect_definition_error(r"Broken.ask: parameter 'question'", lambda: llm_strategy(SyntheticChatModel())(Broken))
+    expect_definition_error(
+        r"Broken.ask: parameter 'question'", lambda: llm_strategy(SyntheticChatModel())(Broken)
+    )
 
 
 def test_explicit_function_takes_one_input():

@@ -69,7 +69,7 @@ def test_unparametrized_model_binds_from_field_values():
 def test_list_elements_bind_the_variable():
     model = scripted('{"return_value": 3}')
     assert first_of(model, [1, 2, 3]) == 3
-    assert "Input: {items:int[]}\nReply with JSON {\"return_value\": int}" in model.last_prompt
+    assert 'Input: {items:int[]}\nReply with JSON {"return_value": int}' in model.last_prompt
 
 
 def test_nested_generics_and_two_variables():
@@ -97,7 +97,9 @@ def test_schemas_are_cached_per_binding():
 
 
 def test_conflicting_binding_names_the_variable():
-    with pytest.raises(TypeVarBindingError, match=r"type variable T is bound to both int \(from 'a'\) and str"):
+    with pytest.raises(
+        TypeVarBindingError, match=r"type variable T is bound to both int \(from 'a'\) and str"
+    ):
         same(scripted(), 1, "x")
     with pytest.raises(TypeVarBindingError, match="type variable T is bound to both int"):
         first_of(scripted(), [1, "x"])

@@ -25,9 +25,7 @@ def test_prompt_of_a_simple_function():
     system, user = model.calls[0]
     assert system.type == "system" and user.type == "human"
     assert system.text == (
-        "add: Add two numbers.\n"
-        "Input: {a:int,b:int}\n"
-        'Reply with JSON {"return_value": int}'
+        'add: Add two numbers.\nInput: {a:int,b:int}\nReply with JSON {"return_value": int}'
     )
     assert user.text == '{"a":1,"b":2}'
 

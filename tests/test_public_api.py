@@ -65,7 +65,10 @@ def test_import_is_light():
     script = (
         "import sys, time; start = time.perf_counter(); import llm_strategy, llm_hyperparameters;"
         "print(time.perf_counter() - start);"
-        "print(' '.join(m for m in ('wandb', 'openai', 'langchain_openai', 'langchain', 'matplotlib') if m in sys.modules))"
+        "heavy = ('wandb', 'openai', 'langchain_openai', 'langchain', 'matplotlib');"
+        "print(' '.join(m for m in heavy if m in sys.modules))"
     )
-    lines = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    lines = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert lines[1:] in ([], [""]), f"heavy modules imported: {lines[1:]}"

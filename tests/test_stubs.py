@@ -61,7 +61,7 @@ def formatted_message(x: int) -> int:
 
 
 def shadowed():
-    NotImplementedError = ValueError  # noqa: N806
+    NotImplementedError = ValueError
 
     def inner() -> None:
         raise NotImplementedError()
@@ -76,7 +76,15 @@ def test_stubs_are_recognized(function):
 
 @pytest.mark.parametrize(
     "function",
-    [real_code, code_then_raise, other_exception, ellipsis_body, conditional_raise, formatted_message, shadowed()],
+    [
+        real_code,
+        code_then_raise,
+        other_exception,
+        ellipsis_body,
+        conditional_raise,
+        formatted_message,
+        shadowed(),
+    ],
 )
 def test_code_is_not_a_stub(function):
     assert not is_stub(function)

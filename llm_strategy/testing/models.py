@@ -129,7 +129,9 @@ class ScriptedChatModel(RecordingChatModel):
         if callable(self.replies):
             return self.replies(messages)
         if call_number > len(self.replies):
-            raise IndexError(f"ScriptedChatModel has {len(self.replies)} replies but was called {call_number} times")
+            raise IndexError(
+                f"ScriptedChatModel has {len(self.replies)} replies but was called {call_number} times"
+            )
         reply = self.replies[call_number - 1]
         if isinstance(reply, BaseException):
             raise reply
@@ -140,7 +142,8 @@ class SyntheticChatModel(RecordingChatModel):
     """Answers any typed call offline with a valid, deterministic value of the requested type.
 
     It reads the type from the request: the JSON schema of native structured output, or the
-    outline in the prompt's `Reply with JSON {"return_value": ...}`. The same request and seed always give the same answer.
+    outline in the prompt's `Reply with JSON {"return_value": ...}`. The same request and seed
+    always give the same answer.
     Without a type in the request it replies with a short deterministic sentence.
 
     Example:

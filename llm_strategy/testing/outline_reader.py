@@ -94,7 +94,7 @@ class _Parser:
         return token
 
     def _expect(self, value: str) -> None:
-        kind, text = self._next()
+        _, text = self._next()
         if text != value:
             raise OutlineSyntaxError(f"expected {value!r}, got {text!r}")
 

@@ -30,7 +30,7 @@ class OpenAIServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
                 server.requests.append(body)
@@ -94,4 +94,6 @@ class OpenAIServer:
 
     @staticmethod
     def error(status: int) -> dict[str, Any]:
-        return {"error": {"message": f"scripted status {status}", "type": "server_error", "code": str(status)}}
+        return {
+            "error": {"message": f"scripted status {status}", "type": "server_error", "code": str(status)}
+        }

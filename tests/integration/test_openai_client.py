@@ -37,7 +37,12 @@ def server():
 
 
 def client(server, **options):
-    defaults = {"model": "local-model", "api_key": "sk-local-test", "base_url": server.base_url, "max_retries": 0}
+    defaults = {
+        "model": "local-model",
+        "api_key": "sk-local-test",
+        "base_url": server.base_url,
+        "max_retries": 0,
+    }
     return langchain_openai.ChatOpenAI(**{**defaults, **options})
 
 
@@ -45,7 +50,7 @@ WEATHER = '{"return_value": {"city": "Oslo", "celsius": -3.5}}'
 
 
 def test_prompt_mode(server):
-    server.script.append(Scripted('Here it is:\n```json\n' + WEATHER + "\n```"))
+    server.script.append(Scripted("Here it is:\n```json\n" + WEATHER + "\n```"))
     assert report_prompted(client(server), "Oslo") == Weather(city="Oslo", celsius=-3.5)
     sent = server.requests[0]
     assert "response_format" not in sent

@@ -1,0 +1,44 @@
+"""What users see, checked by mypy in `make lint`: decorated stubs keep their signatures."""
+
+from dataclasses import dataclass
+from typing import assert_type
+
+from llm_strategy import ChatChain, LLMFunction, llm_function, llm_strategy
+from llm_strategy.testing import SyntheticChatModel
+
+
+@llm_function
+def add(model: object, a: int, b: int) -> int:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
+@llm_function
+async def add_async(model: object, a: int, b: int) -> int:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
+@llm_strategy(SyntheticChatModel())
+@dataclass
+class Customer:
+    name: str
+
+    @property
+    def age(self) -> int:
+        """The age."""
+        raise NotImplementedError
+
+
+async def uses() -> None:
+    model = SyntheticChatModel()
+    function: LLMFunction[..., int] = add
+    assert_type(function(model, 1, 2), int)
+    assert_type(add(model, 1, 2), int)
+    assert_type(await add.acall(model, 1, 2), int)
+    assert_type(await add_async(model, 1, 2), int)
+    assert_type(Customer("Ann").age, int)
+    reply, chain = ChatChain(model).query("Hi")
+    assert_type(reply, str)
+    value, _ = chain.structured_query("How many?", int)
+    assert_type(value, int)
