@@ -168,10 +168,10 @@ class FunctionSpec:
         self._type_vars = tuple(sorted(bindable, key=lambda type_var: type_var.__name__))
         return self._resolved
 
-    def resolve(self) -> None:
-        """Resolve annotations now; a name that still does not exist is a `DefinitionError`."""
+    def resolved(self) -> tuple[tuple[_Parameter, ...], Any]:
+        """The input parameters and the return annotation; an unknown name is a `DefinitionError`."""
         try:
-            self._resolve()
+            return self._resolve()
         except NameError as error:
             raise DefinitionError(f"{self.name}: cannot resolve an annotation: {error}.") from error
 
@@ -189,7 +189,7 @@ class FunctionSpec:
 
     def input_value(self, arguments: Mapping[str, Any], instance: Any = None) -> Any:
         """The value sent as input: one object of all arguments, or the explicit input object."""
-        parameters, _ = self._resolve()
+        parameters, _ = self.resolved()
         values = {}
         for parameter in parameters:
             if parameter.name == "self" and self._instance_type is not None:
@@ -206,8 +206,7 @@ class FunctionSpec:
 
     def schema_for(self, values: Any) -> CallSchema:
         """The call schema, specialized to the type variables the input values bind."""
-        self.resolve()
-        parameters, _ = self._resolve()
+        parameters, _ = self.resolved()
         if not self._type_vars:
             key: tuple[tuple[TypeVar, Any], ...] = ()
         else:
@@ -226,7 +225,7 @@ class FunctionSpec:
         return schema
 
     def _build_schema(self, binding: Mapping[TypeVar, Any]) -> CallSchema:
-        parameters, return_annotation = self._resolve()
+        parameters, return_annotation = self.resolved()
         if self.input_style == "explicit":
             input_type = substitute(parameters[0].annotation, binding)
         else:

@@ -315,3 +315,42 @@ def test_scripted_model_is_a_clear_double():
     model = ScriptedChatModel(replies=[])
     with pytest.raises(Exception, match="has 0 replies but was called 1 times"):
         model.invoke("hi")
+
+
+def test_unsupported_types_are_definition_errors_at_the_first_call():
+    import socket
+
+    @llm_function
+    def connect(model, connection: socket.socket) -> int:
+        """Use the connection."""
+        raise NotImplementedError
+
+    with socket.socket() as connection:
+        expect_definition_error(
+            r"connect: a type cannot be described to the model", lambda: connect(scripted(), connection)
+        )
+
+
+def test_unresolvable_forward_reference_names_the_missing_type():
+    @llm_function
+    def make(model, count: int) -> "list[Undefined]":  # noqa: F821 - the point of the test
+        """Make things."""
+        raise NotImplementedError
+
+    expect_definition_error(
+        r"make: cannot resolve an annotation: name 'Undefined' is not defined", lambda: make(scripted(), 1)
+    )
+
+
+def test_forward_reference_defined_after_decoration_resolves_at_the_first_call():
+    @llm_function
+    def make(model, count: int) -> "list[LaterItem]":
+        """Make things."""
+        raise NotImplementedError
+
+    model = scripted('{"return_value": [{"name": "x"}]}')
+    assert make(model, 1) == [LaterItem(name="x")]
+
+
+class LaterItem(BaseModel):
+    name: str
