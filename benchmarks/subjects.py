@@ -1,8 +1,10 @@
-"""The functions and classes the benchmarks measure, shaped like the original package's examples."""
+"""The functions and classes the benchmarks measure: the original package's examples."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
@@ -11,6 +13,21 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, Field
 
 from llm_strategy import llm_function
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+from customer_database_search import Customer, CustomerDatabase
+
+__all__ = [
+    "CUSTOMERS",
+    "Box",
+    "Customer",
+    "CustomerDatabase",
+    "InstantChatModel",
+    "add",
+    "relabel",
+    "six_member_dataclass",
+    "write_essay",
+]
 
 T = TypeVar("T")
 
@@ -54,43 +71,6 @@ def write_essay(model, essay_topic: str = Field(..., description="The essay topi
     """Write an essay at the level of an Oxford undergraduate student.
     Please include a title and multiple paragraphs."""
     raise NotImplementedError()
-
-
-@dataclass
-class Customer:
-    key: str
-    first_name: str
-    last_name: str
-    birthdate: str
-    address: str
-
-    @property
-    def age(self) -> int:
-        """Return the current age of the customer.
-
-        This is a computed property based on `birthdate` and the current year (2026).
-        """
-        raise NotImplementedError()
-
-
-@dataclass
-class CustomerDatabase:
-    customers: list[Customer]
-
-    def find_customer_key(self, query: str) -> list[str]:
-        """Find the keys of the customers that match a natural language query best
-        (sorted by closeness to the match).
-
-        We support semantic queries instead of SQL, so we can search for things like
-        "the customer that was born in 1990".
-
-        Args:
-            query: Natural language query
-
-        Returns:
-            The index of the best matching customer in the database.
-        """
-        raise NotImplementedError()
 
 
 CUSTOMERS = [

@@ -121,13 +121,19 @@ class Reply:
     usage: dict[str, Any] | None = None
 
 
-def _prompt_text(messages: Sequence[BaseMessage]) -> str:
-    """A completion model gets the contents joined into one prompt."""
-    return "\n\n".join(message.text for message in messages)
+def _request(
+    model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], native_schema: dict[str, Any] | None
+) -> tuple[Any, Any]:
+    """The runnable to invoke and its input: structured, chat, or one prompt for a completion model."""
+    if native_schema is not None:
+        return model.with_structured_output(native_schema, include_raw=True), list(messages)
+    if isinstance(model, BaseLLM):
+        return model, "\n\n".join(message.text for message in messages)
+    return model, list(messages)
 
 
-def _native_runnable(model: BaseLanguageModel[Any], schema: dict[str, Any]) -> Any:
-    return model.with_structured_output(schema, include_raw=True)
+def _provider_error(model: BaseLanguageModel[Any], error: Exception) -> ProviderError:
+    return ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}")
 
 
 def _reply_from(result: Any, native: bool) -> Reply:
@@ -153,13 +159,11 @@ def send(
 ) -> Reply:
     """Send messages; with `native_schema` ask for native structured output."""
     try:
-        if native_schema is not None:
-            return _reply_from(_native_runnable(model, native_schema).invoke(list(messages)), True)
-        if isinstance(model, BaseLLM):
-            return _reply_from(model.invoke(_prompt_text(messages)), False)
-        return _reply_from(model.invoke(list(messages)), False)
+        runnable, request = _request(model, messages, native_schema)
+        result = runnable.invoke(request)
     except Exception as error:
-        raise ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}") from error
+        raise _provider_error(model, error) from error
+    return _reply_from(result, native_schema is not None)
 
 
 async def send_async(
@@ -169,10 +173,8 @@ async def send_async(
 ) -> Reply:
     """`send` through the model's async API."""
     try:
-        if native_schema is not None:
-            return _reply_from(await _native_runnable(model, native_schema).ainvoke(list(messages)), True)
-        if isinstance(model, BaseLLM):
-            return _reply_from(await model.ainvoke(_prompt_text(messages)), False)
-        return _reply_from(await model.ainvoke(list(messages)), False)
+        runnable, request = _request(model, messages, native_schema)
+        result = await runnable.ainvoke(request)
     except Exception as error:
-        raise ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}") from error
+        raise _provider_error(model, error) from error
+    return _reply_from(result, native_schema is not None)
