@@ -112,10 +112,11 @@ class FunctionSpec:
                 first = "the model" if self.takes_model else "cls"
                 raise DefinitionError(f"{self.name}: the first parameter must be {first}.")
             parameters = parameters[1:]
-        self.instance_parameter = (
-            parameters[0].name if self._instance_type is not None and parameters else None
-        )
+        self.instance_parameter = None
         if self._instance_type is not None:
+            if not parameters:
+                raise DefinitionError(f"{self.name}: a method needs `self` as its first parameter.")
+            self.instance_parameter = parameters[0].name
             parameters = parameters[1:]
         for parameter in parameters:
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):

@@ -289,6 +289,17 @@ def test_strategy_member_errors_name_the_member():
     )
 
 
+def test_method_without_self_is_rejected():
+    class Odd:
+        def nothing() -> int:
+            """Nothing."""
+            raise NotImplementedError
+
+    expect_definition_error(
+        r"Odd.nothing: a method needs `self`", lambda: llm_strategy(SyntheticChatModel())(Odd)
+    )
+
+
 def test_explicit_function_takes_one_input():
     def build():
         @llm_explicit_function
