@@ -1,7 +1,38 @@
 """llm-hyperparameters: tracked hyperparameters and execution traces, with no LLM dependency.
 
-The package is being built (see the project issues); it already pins the layering rule:
-it imports neither `llm_strategy` nor langchain.
+- `@track_hyperparameters`: keyword-only `_name: type = default` parameters become typed,
+  scoped hyperparameters; `Hyperparameters` holds values per function and puts them in force.
+- `trace()`: record a tree of spans (tracked calls, LLM requests) and export it as JSON, a
+  self-contained HTML page, or to Weights & Biases.
+
+It imports neither `llm_strategy` nor langchain.
 """
 
-__all__: list[str] = []
+from .errors import DefinitionError
+from .exporters.html import render_html, write_html
+from .redaction import Redactor, is_secret_name
+from .scope import Hyperparameters
+from .tracing import Span, SpanError, Trace, current_span, span, start_span, trace, tracing_active
+from .tracking import TrackedHyperparameters, lookup, register, registered, track_hyperparameters
+
+__all__ = [
+    "DefinitionError",
+    "Hyperparameters",
+    "Redactor",
+    "Span",
+    "SpanError",
+    "Trace",
+    "TrackedHyperparameters",
+    "current_span",
+    "is_secret_name",
+    "lookup",
+    "register",
+    "registered",
+    "render_html",
+    "span",
+    "start_span",
+    "trace",
+    "track_hyperparameters",
+    "tracing_active",
+    "write_html",
+]

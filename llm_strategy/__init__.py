@@ -27,14 +27,14 @@ if TYPE_CHECKING:
     )
     from .function import LLMFunction
     from .models import resolve_model
-    from .prompts import LLMSettings
+    from .settings import LLMSettings
 
 _EXPORTS = {
     "ChatChain": "chat_chain",
     "DefinitionError": "errors",
     "LLMCallError": "errors",
     "LLMFunction": "function",
-    "LLMSettings": "prompts",
+    "LLMSettings": "settings",
     "OutputParseError": "errors",
     "ParseAttempt": "errors",
     "ProviderError": "errors",

@@ -17,7 +17,8 @@ from pydantic import TypeAdapter
 from .errors import OutputParseError, ParseAttempt
 from .models import Reply, send, send_async
 from .parsing import ReplyError, parse_reply
-from .prompts import LLMSettings, retry_messages
+from .prompts import retry_messages
+from .settings import LLMSettings
 
 __all__ = ["Attempts", "Outcome", "Request", "attempts", "run", "run_async"]
 
@@ -29,15 +30,17 @@ class Request:
     model: BaseLanguageModel[Any]
     messages: tuple[BaseMessage, ...]
     native_schema: dict[str, Any] | None
+    attempt: int
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """The validated value, the reply it came from, and the messages that led to it."""
+    """The validated value, the reply it came from, the messages that led to it, and which attempt."""
 
     value: Any
     reply: Reply
     messages: tuple[BaseMessage, ...]
+    attempt: int
 
 
 Attempts = Generator[Request, Reply, Outcome]
@@ -54,10 +57,10 @@ def attempts(
     """Request replies until one validates into `output`, at most `settings.max_attempts` times."""
     history = tuple(messages)
     rejected: list[ParseAttempt] = []
-    for _ in range(settings.max_attempts):
-        reply = yield Request(model, history, native_schema)
+    for attempt in range(1, settings.max_attempts + 1):
+        reply = yield Request(model, history, native_schema, attempt)
         try:
-            return Outcome(parse_reply(reply.text, output, data=reply.data), reply, history)
+            return Outcome(parse_reply(reply.text, output, data=reply.data), reply, history, attempt)
         except ReplyError as error:
             rejected.append(ParseAttempt(reply.text, str(error)))
             history = (*history, *retry_messages(reply.text, str(error), settings))
@@ -68,7 +71,7 @@ def run(loop: Attempts) -> Outcome:
     """Drive an attempt loop with blocking calls."""
     request = next(loop)
     while True:
-        reply = send(request.model, request.messages, request.native_schema)
+        reply = send(request.model, request.messages, request.native_schema, request.attempt)
         try:
             request = loop.send(reply)
         except StopIteration as done:
@@ -79,7 +82,7 @@ async def run_async(loop: Attempts) -> Outcome:
     """Drive an attempt loop with the model's async API."""
     request = next(loop)
     while True:
-        reply = await send_async(request.model, request.messages, request.native_schema)
+        reply = await send_async(request.model, request.messages, request.native_schema, request.attempt)
         try:
             request = loop.send(reply)
         except StopIteration as done:

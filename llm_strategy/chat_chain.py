@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from .attempts import Attempts, attempts, run, run_async
 from .models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
-from .prompts import LLMSettings, reply_instruction
+from .prompts import reply_instruction
+from .settings import LLMSettings, settings_in_force
 from .spec import describe_call
 
 __all__ = ["ChatChain"]
@@ -43,7 +44,7 @@ class ChatChain(Conversation):
         else:
             self._model = resolved
             self._messages = tuple(messages)
-        self._settings = settings or LLMSettings()
+        self._settings = settings
 
     def __repr__(self) -> str:
         return f"ChatChain({type(self._model).__name__}, {len(self._messages)} messages)"
@@ -98,13 +99,14 @@ class ChatChain(Conversation):
         """The question message and the attempt loop that answers it."""
         name = "ChatChain.structured_query"
         schema = describe_call(name, "", str, return_type)
-        native = uses_native_output(self._model, self._settings.output_mode, name)
+        settings = settings_in_force(self._settings)
+        native = uses_native_output(self._model, settings.output_mode, name)
         lines = [question]
         if not native:
-            lines += [*schema.definitions, reply_instruction(schema, self._settings)]
+            lines += [*schema.definitions, reply_instruction(schema, settings)]
         messages = (*self._messages, HumanMessage("\n".join(lines)))
         native_schema = schema.native_schema if native else None
-        loop = attempts(name, self._model, messages, schema.output_adapter, self._settings, native_schema)
+        loop = attempts(name, self._model, messages, schema.output_adapter, settings, native_schema)
         return messages, loop
 
     def _extended(self, messages: Sequence[BaseMessage], reply: str) -> ChatChain:

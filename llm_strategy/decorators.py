@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 from .errors import DefinitionError
 from .function import LLMFunction
 from .models import resolve_model
-from .prompts import LLMSettings
+from .settings import LLMSettings
 from .spec import FunctionSpec, InputStyle
 from .stubs import is_stub, unwrap_member
 

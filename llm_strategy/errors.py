@@ -9,12 +9,16 @@ Exception
     ├── OutputParseError      no reply could be parsed and validated; carries every reply and error
     └── ProviderError         the provider or its client failed (HTTP error, timeout, credentials)
 ```
+
+`DefinitionError` is `llm_hyperparameters.DefinitionError`: one `except` covers both packages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from llm_hyperparameters.errors import DefinitionError
 
 __all__ = [
     "DefinitionError",
@@ -24,10 +28,6 @@ __all__ = [
     "ProviderError",
     "TypeVarBindingError",
 ]
-
-
-class DefinitionError(TypeError):
-    """A decorated definition cannot be implemented; the message names the function and the fix."""
 
 
 class TypeVarBindingError(DefinitionError):

@@ -4,35 +4,42 @@ from __future__ import annotations
 
 import functools
 import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from langchain_core.language_models import BaseLanguageModel
 
-from .attempts import Attempts, attempts, run, run_async
+from llm_hyperparameters import TrackedHyperparameters, register, span, tracing_active
+from llm_hyperparameters.tracking import stable_name
+
+from .attempts import Attempts, Outcome, attempts, run, run_async
 from .models import Conversation, resolve_model, uses_native_output
-from .prompts import LLMSettings, call_messages, render_arguments
-from .spec import FunctionSpec
+from .prompts import call_messages, render_arguments
+from .settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
+from .spec import FunctionSpec, Instructions
 
 __all__ = ["LLMFunction"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_DEFAULT_SETTINGS = LLMSettings()
-
 
 class LLMFunction(Generic[P, R]):
     """A stub implemented by a model. Call it like the stub; `await f.acall(...)` for async.
 
-    With no bound model the first argument is the model (any `resolve_model` spec).
+    With no bound model the first argument is the model (any `resolve_model` spec). Its
+    docstring and descriptions are tracked hyperparameters (`f.hyperparameters`), and so are
+    the library-wide `LLMSettings` unless `settings=` pinned its own.
     """
 
     def __init__(self, spec: FunctionSpec, *, model: Any = None, settings: LLMSettings | None = None) -> None:
         functools.update_wrapper(self, spec.function, updated=())
         self.spec = spec
-        self.settings = settings or _DEFAULT_SETTINGS
+        self.settings = settings
         self._model = model
         self._resolved: BaseLanguageModel[Any] | Conversation | None = None
+        self._tracked: TrackedHyperparameters | None = None
 
     def __repr__(self) -> str:
         return f"<LLMFunction {self.spec.name}>"
@@ -45,17 +52,67 @@ class LLMFunction(Generic[P, R]):
             return types.MethodType(self, instance)
         return self
 
+    @property
+    def hyperparameters(self) -> TrackedHyperparameters:
+        """This function's tracked instructions: its docstring and descriptions (built on first use)."""
+        if self._tracked is None:
+            docstring, descriptions, keys = self.spec.instruction_defaults()
+            name = stable_name(self.spec.function)
+            model = instructions_model(name, docstring, descriptions, keys)
+            self._tracked = register(name, model, f"The instructions of the LLM function {self.spec.name}.")
+        return self._tracked
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.spec.is_async:
             return self.acall(*args, **kwargs)  # type: ignore[return-value]
-        return run(self._attempts(args, kwargs)).value
+        values, loop = self._attempts(args, kwargs)
+        if not tracing_active():
+            return run(loop).value  # type: ignore[no-any-return]
+        with self._span(values) as record:
+            return record(run(loop))  # type: ignore[no-any-return]
 
     async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the call through the model's async API."""
-        return (await run_async(self._attempts(args, kwargs))).value
+        values, loop = self._attempts(args, kwargs)
+        if not tracing_active():
+            return (await run_async(loop)).value  # type: ignore[no-any-return]
+        with self._span(values) as record:
+            return record(await run_async(loop))  # type: ignore[no-any-return]
 
-    def _attempts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Attempts:
-        """Bind the arguments, build the messages and start the attempt loop."""
+    @contextmanager
+    def _span(self, inputs: Any) -> Iterator[Callable[[Outcome], Any]]:
+        """A `function` span around the call, with its inputs and the hyperparameters that differ."""
+        with span(self.spec.name, "function", inputs=inputs, hyperparameters=self._changed()) as opened:
+
+            def record(outcome: Outcome) -> Any:
+                if opened is not None:
+                    opened.outputs = outcome.value
+                    opened.attributes["attempts"] = outcome.attempt
+                return outcome.value
+
+            yield record
+
+    def _changed(self) -> dict[str, Any]:
+        """The tracked values in force that differ from the defaults, for the trace."""
+        changed = {}
+        for tracked in (self.hyperparameters, SETTINGS):
+            values = tracked.in_force()
+            if values is not tracked.defaults and values != tracked.defaults:
+                changed[tracked.name] = values.model_dump(exclude_defaults=True)
+        return changed
+
+    def _instructions(self) -> Instructions | None:
+        """The docstring and descriptions in force, when they differ from the definition's."""
+        tracked = self.hyperparameters
+        values = tracked.in_force()
+        if values is tracked.defaults or values == tracked.defaults:
+            return None
+        docstring: str = values.docstring  # type: ignore[attr-defined]
+        descriptions: dict[str, str] = values.descriptions  # type: ignore[attr-defined]
+        return docstring, tuple(sorted(descriptions.items()))
+
+    def _attempts(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Attempts]:
+        """Bind the arguments, build the messages; the input value and the attempt loop."""
         spec = self.spec
         arguments = spec.bind(args, kwargs)
         model_spec = arguments[spec.model_parameter] if spec.model_parameter else None
@@ -63,22 +120,23 @@ class LLMFunction(Generic[P, R]):
         target = self._target(model_spec)
         history = target.messages if isinstance(target, Conversation) else ()
         model = target.model if isinstance(target, Conversation) else target
+        settings = settings_in_force(self.settings)
         values = spec.input_value(arguments, instance)
-        schema = spec.schema_for(values)
-        native = uses_native_output(model, self.settings.output_mode, spec.name)
+        schema = spec.schema_for(values, self._instructions())
+        native = uses_native_output(model, settings.output_mode, spec.name)
         messages = call_messages(
             schema,
-            render_arguments(schema, values, self.settings),
-            self.settings,
+            render_arguments(schema, values, settings),
+            settings,
             native=native,
             in_conversation=bool(history),
         )
-        return attempts(
+        return values, attempts(
             spec.name,
             model,
             (*history, *messages),
             schema.output_adapter,
-            self.settings,
+            settings,
             schema.native_schema if native else None,
         )
 

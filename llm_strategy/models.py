@@ -10,8 +10,12 @@ from typing import Any, TypeAlias
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, BaseLLM
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableConfig
+
+from llm_hyperparameters import tracing_active
 
 from .errors import DefinitionError, ProviderError
+from .tracing import ATTEMPT_METADATA  # also attaches the trace handler to langchain
 
 __all__ = [
     "Conversation",
@@ -132,6 +136,11 @@ def _request(
     return model, list(messages)
 
 
+def _config(attempt: int) -> RunnableConfig | None:
+    """Run metadata for the trace (the attempt number); nothing when no trace is recorded."""
+    return {"metadata": {ATTEMPT_METADATA: attempt}} if tracing_active() else None
+
+
 def _provider_error(model: BaseLanguageModel[Any], error: Exception) -> ProviderError:
     return ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}")
 
@@ -156,11 +165,12 @@ def send(
     model: BaseLanguageModel[Any],
     messages: Sequence[BaseMessage],
     native_schema: dict[str, Any] | None = None,
+    attempt: int = 1,
 ) -> Reply:
     """Send messages; with `native_schema` ask for native structured output."""
     try:
         runnable, request = _request(model, messages, native_schema)
-        result = runnable.invoke(request)
+        result = runnable.invoke(request, config=_config(attempt))
     except Exception as error:
         raise _provider_error(model, error) from error
     return _reply_from(result, native_schema is not None)
@@ -170,11 +180,12 @@ async def send_async(
     model: BaseLanguageModel[Any],
     messages: Sequence[BaseMessage],
     native_schema: dict[str, Any] | None = None,
+    attempt: int = 1,
 ) -> Reply:
     """`send` through the model's async API."""
     try:
         runnable, request = _request(model, messages, native_schema)
-        result = await runnable.ainvoke(request)
+        result = await runnable.ainvoke(request, config=_config(attempt))
     except Exception as error:
         raise _provider_error(model, error) from error
     return _reply_from(result, native_schema is not None)

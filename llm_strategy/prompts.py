@@ -1,63 +1,24 @@
-"""Prompt settings and templates, and the messages they render for a call."""
+"""Messages of a call: the instructions rendered from the settings, the arguments, the retries."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field
 
+from .settings import LLMSettings
 from .spec import CallSchema
 
 __all__ = [
-    "LLMSettings",
-    "OutputMode",
     "call_messages",
     "render_arguments",
     "reply_instruction",
     "retry_messages",
 ]
 
-OutputMode = Literal["auto", "native", "prompt"]
-
-
-class LLMSettings(BaseModel):
-    """How calls are prompted and retried. Every field has a working default.
-
-    Example:
-        ```python
-        @llm_function(settings=LLMSettings(max_attempts=5, output_mode="prompt"))
-        def add(model, a: int, b: int) -> int:
-            \"\"\"Add two numbers.\"\"\"
-            raise NotImplementedError
-        ```
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    instructions: str = Field(
-        "{name}: {docstring}\n{schema}",
-        description="The static prompt: the function's name, docstring and schema outline.",
-    )
-    reply_format: str = Field(
-        'Reply with JSON {{"return_value": {output}}}',
-        description="Ends the instructions when the output is parsed from text; `{output}` is its outline.",
-    )
-    retry: str = Field(
-        "Invalid reply:\n{error}\nReply again, fixed.",
-        description="Sent after a reply that failed to parse or validate; `{error}` is the reason.",
-    )
-    max_attempts: int = Field(3, ge=1, description="Replies requested before giving up.")
-    output_mode: OutputMode = Field(
-        "auto",
-        description="`native` structured output, `prompt` + parse, or `auto`: native where supported.",
-    )
-    json_indent: int | None = Field(None, ge=0, description="Indentation of argument JSON; None is compact.")
-
-
 def _instructions(schema: CallSchema, settings: LLMSettings, native: bool) -> SystemMessage:
     """The instructions of a call; they depend only on the definition, so they are rendered once."""
-    key = (settings, native)
+    key = (settings.instructions, settings.reply_format, native)
     message = schema.rendered.get(key)
     if message is None:
         schema_lines = "\n".join([*schema.definitions, schema.input_outline])

@@ -16,16 +16,20 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typing_extensions import TypedDict
 
+from .descriptions import apply_descriptions, described_keys, input_fields
 from .docstrings import parse_docstring
 from .errors import DefinitionError
 from .generics import bind_type_vars, substitute, type_vars_in
 from .parsing import RETURN_FIELD
 from .schema import Outline, compact_json_schema, json_schema_of
 
-__all__ = ["CallSchema", "FunctionSpec", "InputStyle", "describe_call"]
+__all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "describe_call"]
 
 InputStyle = Literal["parameters", "explicit"]
 """`parameters`: the arguments become one object; `explicit`: the single argument is the input."""
+
+Instructions = tuple[str, tuple[tuple[str, str], ...]]
+"""A docstring and `(key, description)` pairs that replace the definition's."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class FunctionSpec:
         self._instance_type = instance_type
         self._namespace = namespace or {}
         self._lock = threading.Lock()
-        self._schemas: dict[tuple[tuple[TypeVar, Any], ...], CallSchema] = {}
+        self._schemas: dict[tuple[tuple[tuple[TypeVar, Any], ...], Instructions | None], CallSchema] = {}
         docstring = inspect.getdoc(function)
         if not docstring:
             raise DefinitionError(f"{name}: a docstring is required; it tells the model what to do.")
@@ -205,8 +209,21 @@ class FunctionSpec:
             return values[parameters[0].name]
         return values
 
-    def schema_for(self, values: Any) -> CallSchema:
-        """The call schema, specialized to the type variables the input values bind."""
+    def instruction_defaults(self) -> tuple[str, dict[str, str], list[str]]:
+        """The docstring, the descriptions the annotations give, and every describable key."""
+        parameters, return_annotation = self.resolved()
+        if self.input_style == "explicit":
+            inputs = input_fields(parameters[0].annotation)
+        else:
+            inputs = {p.name: p.annotation for p in parameters if p.name != "self" or self._instance_type is None}
+        descriptions, keys = described_keys(inputs, return_annotation)
+        return self.docstring, descriptions, keys
+
+    def schema_for(self, values: Any, instructions: Instructions | None = None) -> CallSchema:
+        """The call schema, specialized to the type variables the input values bind.
+
+        `instructions` replaces the docstring and descriptions (None keeps the definition's).
+        """
         parameters, _ = self.resolved()
         if not self._type_vars:
             key: tuple[tuple[TypeVar, Any], ...] = ()
@@ -218,24 +235,30 @@ class FunctionSpec:
             )
             binding = bind_type_vars(self.name, pairs, self._type_vars)
             key = tuple(sorted(binding.items(), key=lambda item: item[0].__name__))
-        schema = self._schemas.get(key)
+        cache_key = (key, instructions)
+        schema = self._schemas.get(cache_key)
         if schema is None:
             with self._lock:
-                schema = self._schemas.get(key) or self._build_schema(dict(key))
-                self._schemas[key] = schema
+                schema = self._schemas.get(cache_key) or self._build_schema(dict(key), instructions)
+                self._schemas[cache_key] = schema
         return schema
 
-    def _build_schema(self, binding: Mapping[TypeVar, Any]) -> CallSchema:
+    def _build_schema(self, binding: Mapping[TypeVar, Any], instructions: Instructions | None) -> CallSchema:
         parameters, return_annotation = self.resolved()
         if self.input_style == "explicit":
             input_type = substitute(parameters[0].annotation, binding)
         else:
             fields = {p.name: substitute(p.annotation, binding) for p in parameters}
             input_type = _typed_dict(f"{self.name}_input", fields)
-        return describe_call(self.name, self.docstring, input_type, substitute(return_annotation, binding))
+        docstring, descriptions = instructions or (self.docstring, {})
+        output_type = substitute(return_annotation, binding)
+        return describe_call(self.name, docstring, input_type, output_type, dict(descriptions))
 
 
-def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) -> CallSchema:
+
+def describe_call(
+    name: str, docstring: str, input_type: Any, output_type: Any, descriptions: Mapping[str, str] | None = None
+) -> CallSchema:
     """Adapters, outlines and the native schema of one input and output type."""
     envelope = _typed_dict(f"{name}_output", {RETURN_FIELD: output_type})
     both = _typed_dict(f"{name}_io", {"input": input_type, "output": output_type})
@@ -246,6 +269,8 @@ def describe_call(name: str, docstring: str, input_type: Any, output_type: Any) 
         native = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
     except Exception as error:  # pydantic's many schema errors all mean the same thing here
         raise DefinitionError(f"{name}: a type cannot be described to the model: {error}") from error
+    if descriptions:
+        apply_descriptions(combined, native, descriptions)
     outline = Outline(combined)
     output_outline, output_comment = outline.described(combined["properties"]["output"])
     return CallSchema(

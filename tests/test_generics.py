@@ -92,7 +92,7 @@ def test_schemas_are_cached_per_binding():
     relabel(scripted('{"return_value": {"item": 1, "label": "a"}}'), Box[int](item=1, label="x"))
     relabel(scripted('{"return_value": {"item": 1, "label": "a"}}'), Box[int](item=2, label="y"))
     relabel(scripted('{"return_value": {"item": "s", "label": "a"}}'), Box[str](item="s", label="y"))
-    bindings = {tuple(t.__name__ for _, t in key) for key in relabel.spec._schemas}
+    bindings = {tuple(t.__name__ for _, t in binding) for binding, _ in relabel.spec._schemas}
     assert bindings == {("int",), ("str",)}
 
 

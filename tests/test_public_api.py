@@ -37,12 +37,34 @@ def test_llm_strategy_all_is_pinned():
         "SyntheticChatModel",
         "synthesize",
     ]
-    assert llm_hyperparameters.__all__ == []
+    assert sorted(llm_hyperparameters.__all__) == [
+        "DefinitionError",
+        "Hyperparameters",
+        "Redactor",
+        "Span",
+        "SpanError",
+        "Trace",
+        "TrackedHyperparameters",
+        "current_span",
+        "is_secret_name",
+        "lookup",
+        "register",
+        "registered",
+        "render_html",
+        "span",
+        "start_span",
+        "trace",
+        "track_hyperparameters",
+        "tracing_active",
+        "write_html",
+    ]
+    assert llm_strategy.DefinitionError is llm_hyperparameters.DefinitionError
 
 
 def test_public_names_are_documented():
-    for name in llm_strategy.__all__:
-        assert getattr(llm_strategy, name).__doc__, name
+    for package in (llm_strategy, llm_hyperparameters):
+        for name in package.__all__:
+            assert getattr(package, name).__doc__, name
 
 
 def imported_modules(package: str) -> set[str]:

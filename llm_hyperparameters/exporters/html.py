@@ -1,0 +1,145 @@
+"""A self-contained HTML page of a trace: a collapsible span tree, readable LLM requests, errors marked.
+
+The page loads nothing from the network; it is rendered from the redacted `to_dict()` data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..tracing import Trace
+
+__all__ = ["render_html", "write_html"]
+
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#f7f8fb}
+h1{font-size:1.3rem;margin:0 0 .3rem}
+.summary{color:#4a5468;margin-bottom:.8rem}.summary b{color:#1d2330}
+.toolbar button{margin-right:.4rem;padding:.2rem .7rem;border:1px solid #b8c0d0;border-radius:4px;background:#fff;cursor:pointer}
+details{margin:.25rem 0 .25rem 1.1rem;border-left:3px solid #c9d2e3;padding-left:.5rem;background:#fff;border-radius:3px}
+details.root{margin-left:0}
+summary{cursor:pointer;padding:.15rem 0}
+.kind{display:inline-block;font-size:.72rem;padding:0 .4rem;border-radius:8px;margin-right:.35rem;color:#fff;background:#6b7a99}
+.kind-llm{background:#7b3fc4}.kind-function{background:#1f6fb2}.kind-trace{background:#2d7a4a}.kind-span{background:#8a6d1d}
+.meta{color:#5d6678;font-size:.85rem;margin-left:.4rem}
+details.failed{border-left-color:#d22;background:#fff5f5}
+.error{color:#b00;font-weight:600;white-space:pre-wrap;margin:.3rem 0}
+.section{margin:.35rem 0}.label{font-weight:600;font-size:.8rem;color:#4a5468;text-transform:uppercase}
+pre{background:#f1f3f8;padding:.45rem .6rem;border-radius:4px;white-space:pre-wrap;word-break:break-word;margin:.15rem 0;max-height:28rem;overflow:auto}
+.message .role{font-weight:600;color:#7b3fc4}
+"""
+
+_SCRIPT = """
+function setAll(open){document.querySelectorAll('details').forEach(d=>{d.open=open;});}
+"""
+
+
+def render_html(trace: Trace, *, max_chars: int = 20_000) -> str:
+    """The trace as one self-contained HTML page."""
+    data = trace.to_dict(max_chars=max_chars)
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for item in data["spans"]:
+        children[item["parent_id"]].append(item)
+    summary = data["summary"]
+    facts = [
+        f"<b>{summary['calls']}</b> calls",
+        f"<b>{summary['llm_calls']}</b> LLM requests",
+        f"<b>{summary['total_tokens']}</b> tokens",
+        f"<b>{summary['duration_s']:.3f}</b> s",
+        f"<b>{summary['errors']}</b> errors",
+    ]
+    body = "".join(_span(item, children, depth=0) for item in children[None])
+    title = html.escape(data["name"])
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>Trace: {title}</title><style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>"
+        f"<h1>Trace: {title}</h1><div class='summary'>{' · '.join(facts)}</div>"
+        "<div class='toolbar'><button onclick='setAll(true)'>Expand all</button>"
+        "<button onclick='setAll(false)'>Collapse all</button></div>"
+        f"{body}</body></html>"
+    )
+
+
+def write_html(trace: Trace, path: str | Path, *, max_chars: int = 20_000) -> Path:
+    """Write the page and return its path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_html(trace, max_chars=max_chars), encoding="utf-8")
+    return target
+
+
+def _span(item: dict[str, Any], children: dict[str | None, list[dict[str, Any]]], depth: int) -> str:
+    kind = item["kind"]
+    failed = item.get("error") is not None
+    is_open = failed or (kind != "llm" and depth < 3)
+    classes = " ".join(["span", f"span-{kind}", "failed" if failed else "", "root" if depth == 0 else ""]).strip()
+    meta = [_duration(item.get("duration"))]
+    usage = (item.get("attributes") or {}).get("usage") or {}
+    if usage.get("total_tokens"):
+        meta.append(f"{usage['total_tokens']} tokens")
+    if failed:
+        meta.append("failed")
+    head = (
+        f"<summary><span class='kind kind-{html.escape(kind)}'>{html.escape(kind)}</span>"
+        f"<span class='name'>{html.escape(item['name'])}</span>"
+        f"<span class='meta'>{html.escape(' · '.join(part for part in meta if part))}</span></summary>"
+    )
+    sections = []
+    if failed:
+        error = item["error"]
+        sections.append(f"<div class='error'>{html.escape(error['type'])}: {html.escape(error['message'])}</div>")
+    sections.extend(_llm_sections(item) if kind == "llm" else _call_sections(item))
+    nested = "".join(_span(child, children, depth + 1) for child in children[item["id"]])
+    return f"<details class='{classes}'{' open' if is_open else ''}>{head}{''.join(sections)}{nested}</details>"
+
+
+def _call_sections(item: dict[str, Any]) -> list[str]:
+    sections = []
+    for label, key in (("inputs", "inputs"), ("hyperparameters", "hyperparameters"), ("output", "outputs")):
+        if item.get(key) not in (None, {}, []):
+            sections.append(_section(label, _pre(item[key])))
+    return sections
+
+
+def _llm_sections(item: dict[str, Any]) -> list[str]:
+    attributes = item.get("attributes") or {}
+    sections = []
+    model = attributes.get("model")
+    if model or attributes.get("params"):
+        details = {"model": model, **(attributes.get("params") or {})}
+        if attributes.get("attempt"):
+            details["attempt"] = attributes["attempt"]
+        sections.append(_section("model", _pre(details)))
+    messages = (item.get("inputs") or {}).get("messages") or []
+    rendered = "".join(
+        f"<div class='message'><span class='role'>{html.escape(str(message.get('role', '?')))}</span>"
+        f"{_pre(message.get('content', ''))}</div>"
+        for message in messages
+    )
+    if rendered:
+        sections.append(_section("messages", rendered))
+    reply = (item.get("outputs") or {}).get("reply") if isinstance(item.get("outputs"), dict) else item.get("outputs")
+    if reply is not None:
+        sections.append(_section("reply", _pre(reply)))
+    if attributes.get("usage"):
+        sections.append(_section("usage", _pre(attributes["usage"])))
+    return sections
+
+
+def _section(label: str, content: str) -> str:
+    return f"<div class='section'><div class='label'>{html.escape(label)}</div>{content}</div>"
+
+
+def _pre(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "running"
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.2f} s"

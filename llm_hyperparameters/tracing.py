@@ -1,0 +1,246 @@
+"""Execution traces: a tree of spans (calls, LLM requests), captured into the trace in force.
+
+```python
+with trace("essays") as run:
+    write_essay(model, "bees")       # tracked and decorated calls become spans
+run.to_json()                        # a stable, versioned schema; Trace.from_json reads it back
+```
+
+Recording never raises into the traced code: a failure to record is dropped, the call goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Span",
+    "SpanError",
+    "Trace",
+    "call_span",
+    "current_span",
+    "span",
+    "start_span",
+    "trace",
+    "tracing_active",
+]
+
+_ACTIVE: ContextVar[tuple[Trace, Span] | None] = ContextVar("llm_hyperparameters_span", default=None)
+
+
+@dataclass(slots=True)
+class SpanError:
+    """The exception a span ended with."""
+
+    type: str
+    message: str
+
+
+@dataclass(slots=True, eq=False)
+class Span:
+    """One call or request: what went in, what came out, how long it took, what was in force.
+
+    `kind` is `trace` (the root), `function` (a tracked or decorated call), `llm` (a model
+    request) or `span` (a block you opened).
+    """
+
+    id: str
+    parent_id: str | None
+    name: str
+    kind: str
+    start_time: float
+    end_time: float | None = None
+    inputs: Any = None
+    outputs: Any = None
+    error: SpanError | None = None
+    hyperparameters: dict[str, Any] | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or None while running."""
+        return None if self.end_time is None else self.end_time - self.start_time
+
+    def finish(self, outputs: Any = None, error: BaseException | None = None) -> None:
+        """End the span, with its outputs or the exception it ended with."""
+        self.end_time = time.time()
+        if outputs is not None:
+            self.outputs = outputs
+        if error is not None:
+            self.error = SpanError(type(error).__name__, str(error))
+
+
+class Trace:
+    """The spans of one traced block, in the order they started; the first is the root."""
+
+    def __init__(self, name: str = "trace", *, trace_id: str | None = None) -> None:
+        self.id = trace_id or uuid.uuid4().hex
+        self.name = name
+        self.spans: list[Span] = []
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Trace({self.name!r}, {len(self.spans)} spans)"
+
+    def new_span(self, name: str, kind: str, parent: Span | None, **fields: Any) -> Span:
+        """Start a span under `parent` (None for a root)."""
+        with self._lock:
+            created = Span(
+                f"{self.id[:8]}-{next(self._numbers)}",
+                parent.id if parent else None,
+                name,
+                kind,
+                time.time(),
+                **fields,
+            )
+            self.spans.append(created)
+        return created
+
+    @property
+    def root(self) -> Span | None:
+        """The first span, if any."""
+        return self.spans[0] if self.spans else None
+
+    def children(self, parent: Span | None) -> list[Span]:
+        """The spans directly under `parent` (the roots for None)."""
+        parent_id = parent.id if parent else None
+        return [candidate for candidate in self.spans if candidate.parent_id == parent_id]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, token usage and latency over the whole trace."""
+        from .exporters.json import summarize
+
+        return summarize(self)
+
+    def to_dict(self, *, max_chars: int = 20_000) -> dict[str, Any]:
+        """The trace as JSON-compatible data, secrets redacted and very long strings truncated."""
+        from .exporters.json import trace_to_dict
+
+        return trace_to_dict(self, max_chars=max_chars)
+
+    def to_json(self, *, indent: int | None = None, max_chars: int = 20_000) -> str:
+        """`to_dict()` as JSON text."""
+        from .exporters.json import trace_to_json
+
+        return trace_to_json(self, indent=indent, max_chars=max_chars)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """A trace from `to_dict()` output."""
+        from .exporters.json import trace_from_dict
+
+        return trace_from_dict(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Trace:
+        """A trace from `to_json()` output."""
+        import json
+
+        return cls.from_dict(json.loads(text))
+
+
+def tracing_active() -> bool:
+    """Whether a trace is being recorded in this context."""
+    return _ACTIVE.get() is not None
+
+
+def current_span() -> Span | None:
+    """The innermost open span of the trace in force, if any."""
+    active = _ACTIVE.get()
+    return active[1] if active else None
+
+
+@contextlib.contextmanager
+def trace(name: str = "trace") -> Iterator[Trace]:
+    """Record a trace of the block; spans of tracked and decorated calls inside go into it.
+
+    Example:
+        ```python
+        with trace("experiment") as recorded:
+            summarize(model, "...")
+        print(recorded.summary())
+        ```
+    """
+    recorded = Trace(name)
+    root = recorded.new_span(name, "trace", None)
+    token = _ACTIVE.set((recorded, root))
+    try:
+        yield recorded
+    except BaseException as error:
+        root.finish(error=error)
+        raise
+    else:
+        root.finish()
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextlib.contextmanager
+def span(
+    name: str,
+    kind: str = "span",
+    *,
+    inputs: Any = None,
+    hyperparameters: dict[str, Any] | None = None,
+    attributes: dict[str, Any] | None = None,
+) -> Iterator[Span | None]:
+    """Open a child span of the current one for the block; yields None when nothing is traced."""
+    active = _ACTIVE.get()
+    if active is None:
+        yield None
+        return
+    recorded, parent = active
+    opened = recorded.new_span(
+        name, kind, parent, inputs=inputs, hyperparameters=hyperparameters, attributes=attributes or {}
+    )
+    token = _ACTIVE.set((recorded, opened))
+    try:
+        yield opened
+    except BaseException as error:
+        opened.finish(error=error)
+        raise
+    else:
+        opened.finish()
+    finally:
+        _ACTIVE.reset(token)
+
+
+def start_span(
+    name: str, kind: str, *, parent: Span | None = None, inputs: Any = None, attributes: dict[str, Any] | None = None
+) -> Span | None:
+    """Start a span that the caller finishes (for callbacks that see start and end apart).
+
+    The parent is the given span, else the current one; returns None when nothing is traced.
+    The span does not become current.
+    """
+    active = _ACTIVE.get()
+    if active is None:
+        return None
+    recorded, current = active
+    try:
+        return recorded.new_span(name, kind, parent or current, inputs=inputs, attributes=attributes or {})
+    except Exception:
+        return None
+
+
+def call_span(
+    name: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> contextlib.AbstractContextManager[Span]:
+    """A `function` span for a call: named arguments as inputs, `_` arguments as hyperparameters."""
+    try:
+        bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        bound = {**{f"arg{index}": value for index, value in enumerate(args)}, **kwargs}
+    inputs = {key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")}
+    hyperparameters = {key[1:]: value for key, value in bound.items() if key.startswith("_")}
+    return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)  # type: ignore[return-value]
