@@ -54,8 +54,8 @@ def test_llm_strategy_all_is_pinned():
         "span",
         "start_span",
         "trace",
-        "track_hyperparameters",
         "tracing_active",
+        "track_hyperparameters",
         "write_html",
     ]
     assert llm_strategy.DefinitionError is llm_hyperparameters.DefinitionError
