@@ -33,6 +33,7 @@ from subjects import (
     write_essay,
 )
 
+from llm_hyperparameters import trace, track_hyperparameters
 from llm_strategy import llm_strategy
 from llm_strategy.testing import ScriptedChatModel
 
@@ -76,6 +77,41 @@ def overhead() -> Row:
         ratio,
         "<= 1.5x",
         ratio <= 1.5,
+    )
+
+
+def tracing_overhead() -> Row:
+    model = InstantChatModel()
+    add(model, 1, 2)
+    plain = best_of(lambda: add(model, 1, 2), 2000)
+    with trace("benchmark"):
+        traced = best_of(lambda: add(model, 1, 2), 2000)
+    ratio = traced / plain
+    return Row(
+        "add() inside trace() vs outside",
+        f"{traced * 1e6:.0f} us",
+        f"{plain * 1e6:.0f} us",
+        ratio,
+        "<= 1.2x",
+        ratio <= 1.2,
+    )
+
+
+def tracked_call() -> Row:
+    def bare(x: int, *, _offset: int = 1) -> int:
+        return x + _offset
+
+    tracked = track_hyperparameters(bare)
+    ours = best_of(lambda: tracked(1), 200_000)
+    baseline = best_of(lambda: bare(1), 200_000)
+    extra = ours - baseline
+    return Row(
+        "tracked call, no scope",
+        f"+{extra * 1e6:.2f} us",
+        f"{baseline * 1e6:.2f} us (bare)",
+        ours / baseline,
+        "<= +5 us",
+        extra <= 5e-6,
     )
 
 
@@ -191,7 +227,7 @@ def prompt_tokens() -> list[Row]:
 
 
 def main() -> int:
-    rows = [overhead(), wrapping(), *import_time(), *prompt_tokens()]
+    rows = [overhead(), tracing_overhead(), tracked_call(), wrapping(), *import_time(), *prompt_tokens()]
     width = max(len(row.name) for row in rows)
     print(f"{'benchmark':<{width}}  {'ours':>14}  {'baseline':>26}  {'ratio':>6}  target")
     for row in rows:

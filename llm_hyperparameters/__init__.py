@@ -32,7 +32,7 @@ __all__ = [
     "span",
     "start_span",
     "trace",
-    "track_hyperparameters",
     "tracing_active",
+    "track_hyperparameters",
     "write_html",
 ]

@@ -67,7 +67,9 @@ class Redactor:
             return self.text(value)
         if isinstance(value, dict):
             return {
-                str(key): REDACTED if is_secret_name(str(key)) and item not in (None, "") else self._clean(item)
+                str(key): REDACTED
+                if is_secret_name(str(key)) and item not in (None, "")
+                else self._clean(item)
                 for key, item in value.items()
             }
         if isinstance(value, list):

@@ -116,7 +116,10 @@ class Hyperparameters:
 
     @classmethod
     def model_validate(cls, data: Mapping[str, Mapping[str, Any]] | Hyperparameters) -> Hyperparameters:
-        """Values from `model_dump()` output; unknown names are a `KeyError`, bad values a `ValidationError`."""
+        """Values from `model_dump()` output.
+
+        An unknown name is a `KeyError`, a bad value a `ValidationError`.
+        """
         if isinstance(data, Hyperparameters):
             return data.copy()
         return cls(dict(data))
@@ -145,7 +148,9 @@ class Hyperparameters:
         return cls.schema_model().model_json_schema(by_alias=True)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             cls.model_validate,
             serialization=core_schema.plain_serializer_function_ser_schema(lambda value: value.model_dump()),

@@ -185,7 +185,6 @@ def trace(name: str = "trace") -> Iterator[Trace]:
         _ACTIVE.reset(token)
 
 
-@contextlib.contextmanager
 def span(
     name: str,
     kind: str = "span",
@@ -193,30 +192,56 @@ def span(
     inputs: Any = None,
     hyperparameters: dict[str, Any] | None = None,
     attributes: dict[str, Any] | None = None,
-) -> Iterator[Span | None]:
-    """Open a child span of the current one for the block; yields None when nothing is traced."""
-    active = _ACTIVE.get()
-    if active is None:
-        yield None
-        return
-    recorded, parent = active
-    opened = recorded.new_span(
-        name, kind, parent, inputs=inputs, hyperparameters=hyperparameters, attributes=attributes or {}
-    )
-    token = _ACTIVE.set((recorded, opened))
-    try:
-        yield opened
-    except BaseException as error:
-        opened.finish(error=error)
-        raise
-    else:
-        opened.finish()
-    finally:
-        _ACTIVE.reset(token)
+) -> contextlib.AbstractContextManager[Span | None]:
+    """Open a child span of the current one for the block; gives None when nothing is traced.
+
+    Example:
+        ```python
+        with span("retrieve", inputs={"query": query}) as opened:
+            documents = search(query)
+            if opened:
+                opened.outputs = documents
+        ```
+    """
+    return _OpenSpan(name, kind, inputs, hyperparameters, attributes)
+
+
+class _OpenSpan:
+    """The context manager behind `span()` (a class: it sits on the hot path of traced calls)."""
+
+    __slots__ = ("_fields", "_opened", "_token")
+
+    def __init__(self, name: str, kind: str, inputs: Any, hyperparameters: Any, attributes: Any) -> None:
+        self._fields = (name, kind, inputs, hyperparameters, attributes)
+        self._opened: Span | None = None
+        self._token: Any = None
+
+    def __enter__(self) -> Span | None:
+        active = _ACTIVE.get()
+        if active is None:
+            return None
+        recorded, parent = active
+        name, kind, inputs, hyperparameters, attributes = self._fields
+        self._opened = recorded.new_span(
+            name, kind, parent, inputs=inputs, hyperparameters=hyperparameters, attributes=attributes or {}
+        )
+        self._token = _ACTIVE.set((recorded, self._opened))
+        return self._opened
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if self._opened is None:
+            return
+        _ACTIVE.reset(self._token)
+        self._opened.finish(error=error)
 
 
 def start_span(
-    name: str, kind: str, *, parent: Span | None = None, inputs: Any = None, attributes: dict[str, Any] | None = None
+    name: str,
+    kind: str,
+    *,
+    parent: Span | None = None,
+    inputs: Any = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Span | None:
     """Start a span that the caller finishes (for callbacks that see start and end apart).
 
@@ -241,6 +266,8 @@ def call_span(
         bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
     except TypeError:
         bound = {**{f"arg{index}": value for index, value in enumerate(args)}, **kwargs}
-    inputs = {key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")}
+    inputs = {
+        key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")
+    }
     hyperparameters = {key[1:]: value for key, value in bound.items() if key.startswith("_")}
     return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)  # type: ignore[return-value]

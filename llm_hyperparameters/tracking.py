@@ -79,7 +79,10 @@ def registered() -> dict[str, TrackedHyperparameters]:
 
 
 def lookup(key: Any) -> TrackedHyperparameters:
-    """The tracked entry of a tracked function, an entry, or a stable name; `KeyError` lists the known ones."""
+    """The tracked entry of a tracked function, an entry, or a stable name.
+
+    An unknown key is a `KeyError` that lists the known names.
+    """
     if isinstance(key, TrackedHyperparameters):
         return key
     tracked = getattr(key, "hyperparameters", None)
@@ -104,13 +107,12 @@ def track_hyperparameters(function: Callable[P, R]) -> Callable[P, R]:
     target = function.__func__ if isinstance(function, staticmethod | classmethod) else function
     name = stable_name(target)
     parameters = _hyperparameters_of(target, name)
+    fields: dict[str, Any] = {parameter[1:]: spec for parameter, spec in parameters.items()}
+    documentation = inspect.getdoc(target)
     model = create_model(
-        f"{target.__name__}_hyperparameters",
-        __config__=_MODEL_CONFIG,
-        __doc__=inspect.getdoc(target),
-        **{parameter[1:]: (annotation, default) for parameter, (annotation, default) in parameters.items()},
+        f"{target.__name__}_hyperparameters", __config__=_MODEL_CONFIG, __doc__=documentation, **fields
     )
-    tracked = register(name, model, inspect.getdoc(target))
+    tracked = register(name, model, documentation)
     defaults = tracked.defaults.model_dump()
     fixed = {f"_{key}": value for key, value in defaults.items()}
     needs_defaults = any(isinstance(default, FieldInfo) for _, default in parameters.values())
@@ -120,13 +122,15 @@ def track_hyperparameters(function: Callable[P, R]) -> Callable[P, R]:
     wrapped.hyperparameters = tracked  # type: ignore[attr-defined]
     wrapped.hyperparameter_model = model  # type: ignore[attr-defined]
     if isinstance(function, staticmethod):
-        return staticmethod(wrapped)  # type: ignore[return-value]
+        return staticmethod(wrapped)
     if isinstance(function, classmethod):
-        return classmethod(wrapped)  # type: ignore[return-value]
+        return classmethod(wrapped)
     return wrapped
 
 
-def _call_arguments(tracked: TrackedHyperparameters, fixed: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _call_arguments(
+    tracked: TrackedHyperparameters, fixed: dict[str, Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
     """Keyword arguments with every hyperparameter's value in force; explicit ones win."""
     if not scopes_active():
         return {**fixed, **kwargs}

@@ -49,7 +49,9 @@ def input_fields(annotation: Any) -> dict[str, Any]:
     }
 
 
-def apply_descriptions(combined: dict[str, Any], native: dict[str, Any], descriptions: Mapping[str, str]) -> None:
+def apply_descriptions(
+    combined: dict[str, Any], native: dict[str, Any], descriptions: Mapping[str, str]
+) -> None:
     """Write descriptions into the combined input/output schema and the native output schema."""
     input_node = _resolved(combined, combined["properties"]["input"])
     for key, text in descriptions.items():
@@ -58,7 +60,10 @@ def apply_descriptions(combined: dict[str, Any], native: dict[str, Any], descrip
             native["properties"][RETURN_FIELD]["description"] = text
         elif key.startswith(f"{RETURN_KEY}."):
             field = key.split(".", 1)[1]
-            for schema, node in ((combined, combined["properties"]["output"]), (native, native["properties"][RETURN_FIELD])):
+            for schema, node in (
+                (combined, combined["properties"]["output"]),
+                (native, native["properties"][RETURN_FIELD]),
+            ):
                 properties = _resolved(schema, node).get("properties", {})
                 if field in properties:
                     properties[field]["description"] = text

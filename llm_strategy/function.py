@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from langchain_core.language_models import BaseLanguageModel
 
-from llm_hyperparameters import TrackedHyperparameters, register, span, tracing_active
+from llm_hyperparameters import Span, TrackedHyperparameters, register, span, tracing_active
 from llm_hyperparameters.tracking import stable_name
 
 from .attempts import Attempts, Outcome, attempts, run, run_async
@@ -67,30 +66,21 @@ class LLMFunction(Generic[P, R]):
             return self.acall(*args, **kwargs)  # type: ignore[return-value]
         values, loop = self._attempts(args, kwargs)
         if not tracing_active():
-            return run(loop).value  # type: ignore[no-any-return]
-        with self._span(values) as record:
-            return record(run(loop))  # type: ignore[no-any-return]
+            return run(loop).value
+        with self._span(values) as opened:
+            return _recorded(opened, run(loop))
 
     async def acall(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run the call through the model's async API."""
         values, loop = self._attempts(args, kwargs)
         if not tracing_active():
-            return (await run_async(loop)).value  # type: ignore[no-any-return]
-        with self._span(values) as record:
-            return record(await run_async(loop))  # type: ignore[no-any-return]
+            return (await run_async(loop)).value
+        with self._span(values) as opened:
+            return _recorded(opened, await run_async(loop))
 
-    @contextmanager
-    def _span(self, inputs: Any) -> Iterator[Callable[[Outcome], Any]]:
+    def _span(self, inputs: Any) -> AbstractContextManager[Span | None]:
         """A `function` span around the call, with its inputs and the hyperparameters that differ."""
-        with span(self.spec.name, "function", inputs=inputs, hyperparameters=self._changed()) as opened:
-
-            def record(outcome: Outcome) -> Any:
-                if opened is not None:
-                    opened.outputs = outcome.value
-                    opened.attributes["attempts"] = outcome.attempt
-                return outcome.value
-
-            yield record
+        return span(self.spec.name, "function", inputs=inputs, hyperparameters=self._changed())
 
     def _changed(self) -> dict[str, Any]:
         """The tracked values in force that differ from the defaults, for the trace."""
@@ -146,3 +136,11 @@ class LLMFunction(Generic[P, R]):
         if self._resolved is None:
             self._resolved = resolve_model(self._model)
         return self._resolved
+
+
+def _recorded(opened: Span | None, outcome: Outcome) -> Any:
+    """Put the call's result on its span; the value."""
+    if opened is not None:
+        opened.outputs = outcome.value
+        opened.attributes["attempts"] = outcome.attempt
+    return outcome.value

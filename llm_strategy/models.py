@@ -10,12 +10,11 @@ from typing import Any, TypeAlias
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, BaseLLM
 from langchain_core.messages import BaseMessage
-from langchain_core.runnables import RunnableConfig
 
-from llm_hyperparameters import tracing_active
+from llm_hyperparameters import Span
 
 from .errors import DefinitionError, ProviderError
-from .tracing import ATTEMPT_METADATA  # also attaches the trace handler to langchain
+from .tracing import request_span
 
 __all__ = [
     "Conversation",
@@ -136,11 +135,6 @@ def _request(
     return model, list(messages)
 
 
-def _config(attempt: int) -> RunnableConfig | None:
-    """Run metadata for the trace (the attempt number); nothing when no trace is recorded."""
-    return {"metadata": {ATTEMPT_METADATA: attempt}} if tracing_active() else None
-
-
 def _provider_error(model: BaseLanguageModel[Any], error: Exception) -> ProviderError:
     return ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}")
 
@@ -168,12 +162,13 @@ def send(
     attempt: int = 1,
 ) -> Reply:
     """Send messages; with `native_schema` ask for native structured output."""
-    try:
-        runnable, request = _request(model, messages, native_schema)
-        result = runnable.invoke(request, config=_config(attempt))
-    except Exception as error:
-        raise _provider_error(model, error) from error
-    return _reply_from(result, native_schema is not None)
+    with request_span(model, messages, attempt) as traced:
+        try:
+            runnable, request = _request(model, messages, native_schema)
+            result = runnable.invoke(request)
+        except Exception as error:
+            raise _provider_error(model, error) from error
+        return _traced(traced, _reply_from(result, native_schema is not None))
 
 
 async def send_async(
@@ -183,9 +178,21 @@ async def send_async(
     attempt: int = 1,
 ) -> Reply:
     """`send` through the model's async API."""
-    try:
-        runnable, request = _request(model, messages, native_schema)
-        result = await runnable.ainvoke(request, config=_config(attempt))
-    except Exception as error:
-        raise _provider_error(model, error) from error
-    return _reply_from(result, native_schema is not None)
+    with request_span(model, messages, attempt) as traced:
+        try:
+            runnable, request = _request(model, messages, native_schema)
+            result = await runnable.ainvoke(request)
+        except Exception as error:
+            raise _provider_error(model, error) from error
+        return _traced(traced, _reply_from(result, native_schema is not None))
+
+
+def _traced(traced: Span | None, reply: Reply) -> Reply:
+    """Record the reply and its token usage on the request's span."""
+    if traced is not None:
+        traced.outputs = {"reply": reply.text}
+        if reply.usage:
+            traced.attributes["usage"] = {
+                key: reply.usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")
+            }
+    return reply

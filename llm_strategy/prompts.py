@@ -16,6 +16,7 @@ __all__ = [
     "retry_messages",
 ]
 
+
 def _instructions(schema: CallSchema, settings: LLMSettings, native: bool) -> SystemMessage:
     """The instructions of a call; they depend only on the definition, so they are rendered once."""
     key = (settings.instructions, settings.reply_format, native)

@@ -16,7 +16,11 @@ from llm_hyperparameters import TrackedHyperparameters, register
 __all__ = ["SETTINGS", "LLMSettings", "OutputMode", "instructions_model", "settings_in_force"]
 
 OutputMode = Literal["auto", "native", "prompt"]
-_TEMPLATE_FIELDS = {"instructions": {"name", "docstring", "schema"}, "reply_format": {"output"}, "retry": {"error"}}
+_TEMPLATE_FIELDS = {
+    "instructions": {"name", "docstring", "schema"},
+    "reply_format": {"output"},
+    "retry": {"error"},
+}
 
 
 class LLMSettings(BaseModel):
@@ -49,7 +53,9 @@ class LLMSettings(BaseModel):
     output_mode: OutputMode = Field(
         "auto", description="native structured output, prompt + parse, or auto: native where supported."
     )
-    json_indent: int | None = Field(None, ge=0, le=8, description="Indentation of argument JSON; null is compact.")
+    json_indent: int | None = Field(
+        None, ge=0, le=8, description="Indentation of argument JSON; null is compact."
+    )
 
     @field_validator("instructions", "reply_format", "retry")
     @classmethod
@@ -74,22 +80,29 @@ def settings_in_force(pinned: LLMSettings | None) -> LLMSettings:
     return pinned if pinned is not None else SETTINGS.in_force()  # type: ignore[return-value]
 
 
-def instructions_model(name: str, docstring: str, descriptions: dict[str, str], keys: list[str]) -> type[BaseModel]:
+def instructions_model(
+    name: str, docstring: str, descriptions: dict[str, str], keys: list[str]
+) -> type[BaseModel]:
     """The tracked model of one LLM function: its docstring and the descriptions the prompt shows.
 
     `keys` are the descriptions that can be set: parameters by name, `return`, and `return.<field>`.
     """
-    key_type: Any = Literal[tuple(keys)] if keys else str  # type: ignore[valid-type]
+    key_type: Any = Literal[tuple(keys)] if keys else str
     return create_model(
         f"{name.replace('.', '_')}_instructions",
         __config__=ConfigDict(validate_assignment=True, extra="forbid"),
         __doc__=f"The instructions of the LLM function {name}.",
-        docstring=(str, Field(docstring, min_length=1, description="What the function does, as the model reads it.")),
+        docstring=(
+            str,
+            Field(docstring, min_length=1, description="What the function does, as the model reads it."),
+        ),
         descriptions=(
             dict[key_type, str],
             Field(
                 descriptions,
-                description="Descriptions shown next to the types: a parameter by name, 'return', 'return.<field>'.",
+                description=(
+                    "Descriptions shown next to the types: a parameter by name, 'return', 'return.<field>'."
+                ),
             ),
         ),
     )

@@ -215,7 +215,9 @@ class FunctionSpec:
         if self.input_style == "explicit":
             inputs = input_fields(parameters[0].annotation)
         else:
-            inputs = {p.name: p.annotation for p in parameters if p.name != "self" or self._instance_type is None}
+            inputs = {
+                p.name: p.annotation for p in parameters if p.name != "self" or self._instance_type is None
+            }
         descriptions, keys = described_keys(inputs, return_annotation)
         return self.docstring, descriptions, keys
 
@@ -255,9 +257,12 @@ class FunctionSpec:
         return describe_call(self.name, docstring, input_type, output_type, dict(descriptions))
 
 
-
 def describe_call(
-    name: str, docstring: str, input_type: Any, output_type: Any, descriptions: Mapping[str, str] | None = None
+    name: str,
+    docstring: str,
+    input_type: Any,
+    output_type: Any,
+    descriptions: Mapping[str, str] | None = None,
 ) -> CallSchema:
     """Adapters, outlines and the native schema of one input and output type."""
     envelope = _typed_dict(f"{name}_output", {RETURN_FIELD: output_type})

@@ -1,28 +1,39 @@
-"""LLM requests in traces: a langchain callback handler that records every model request as a span.
+"""LLM requests in traces: every model request in a traced block becomes an `llm` span.
 
-It is attached to langchain's callback managers only while a `llm_hyperparameters.trace()` is
-recorded, so it captures requests our decorators make and any other langchain model call in
-the traced block, and costs nothing otherwise.
+Requests our decorators and chains send are recorded directly (`request_span`). Any other
+langchain model call in the block is recorded by a callback handler that langchain attaches
+only while a `llm_hyperparameters.trace()` is recorded, so it costs nothing otherwise.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
 from llm_hyperparameters import Span, start_span, tracing_active
 
-__all__ = ["ATTEMPT_METADATA", "TraceCallbackHandler"]
+__all__ = ["TraceCallbackHandler", "request_span"]
 
-ATTEMPT_METADATA = "llm_strategy_attempt"
-"""Run-metadata key that tells a trace which attempt of a call a request was."""
-_SKIPPED_PARAMETERS = {"_type", "stop", "stream", "messages", "response_format", "tools", "ls_structured_output_format"}
+_SAMPLING_PARAMETERS = ("temperature", "max_tokens", "top_p", "seed")
+_OWN_REQUEST: ContextVar[bool] = ContextVar("llm_strategy_own_request", default=False)
+_SKIPPED_PARAMETERS = {
+    "_type",
+    "stop",
+    "stream",
+    "messages",
+    "response_format",
+    "tools",
+    "ls_structured_output_format",
+}
 
 
 class TraceCallbackHandler(BaseCallbackHandler):
@@ -38,12 +49,22 @@ class TraceCallbackHandler(BaseCallbackHandler):
         self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID, **kwargs: Any
     ) -> None:
         """Open a span with the messages sent."""
-        sent = [{"role": message.type, "content": message.content} for message in (messages[0] if messages else [])]
+        sent = [
+            {"role": message.type, "content": message.content}
+            for message in (messages[0] if messages else [])
+        ]
         self._start(serialized, {"messages": sent}, run_id, kwargs)
 
-    def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_start(
+        self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
+    ) -> None:
         """Open a span with the prompt sent to a completion model."""
-        self._start(serialized, {"messages": [{"role": "prompt", "content": prompt} for prompt in prompts]}, run_id, kwargs)
+        self._start(
+            serialized,
+            {"messages": [{"role": "prompt", "content": prompt} for prompt in prompts]},
+            run_id,
+            kwargs,
+        )
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         """Close the span with the reply and the token usage the model reported."""
@@ -51,7 +72,9 @@ class TraceCallbackHandler(BaseCallbackHandler):
         if opened is None:
             return
         try:
-            generation = response.generations[0][0] if response.generations and response.generations[0] else None
+            generation = (
+                response.generations[0][0] if response.generations and response.generations[0] else None
+            )
             reply = generation.text if generation is not None else ""
             message = getattr(generation, "message", None)
             tool_calls = getattr(message, "tool_calls", None)
@@ -68,7 +91,9 @@ class TraceCallbackHandler(BaseCallbackHandler):
         if opened is not None:
             opened.finish(error=error)
 
-    def _start(self, serialized: dict[str, Any], inputs: dict[str, Any], run_id: UUID, kwargs: dict[str, Any]) -> None:
+    def _start(
+        self, serialized: dict[str, Any], inputs: dict[str, Any], run_id: UUID, kwargs: dict[str, Any]
+    ) -> None:
         try:
             metadata = kwargs.get("metadata") or {}
             parameters = kwargs.get("invocation_params") or {}
@@ -79,8 +104,6 @@ class TraceCallbackHandler(BaseCallbackHandler):
                 "provider": metadata.get("ls_provider"),
                 "params": {key: value for key, value in parameters.items() if key not in _SKIPPED_PARAMETERS},
             }
-            if ATTEMPT_METADATA in metadata:
-                attributes["attempt"] = metadata[ATTEMPT_METADATA]
             opened = start_span(str(name), "llm", inputs=inputs, attributes=attributes)
         except Exception:
             return  # the tracer never breaks the call
@@ -96,7 +119,10 @@ class TraceCallbackHandler(BaseCallbackHandler):
 def _usage(usage_metadata: Any, llm_output: dict[str, Any] | None) -> dict[str, int]:
     """Token counts from the message's usage metadata, else from the provider's `token_usage`."""
     if usage_metadata:
-        return {key: int(usage_metadata.get(key) or 0) for key in ("input_tokens", "output_tokens", "total_tokens")}
+        return {
+            key: int(usage_metadata.get(key) or 0)
+            for key in ("input_tokens", "output_tokens", "total_tokens")
+        }
     reported = (llm_output or {}).get("token_usage") or {}
     if not reported:
         return {}
@@ -107,6 +133,53 @@ def _usage(usage_metadata: Any, llm_output: dict[str, Any] | None) -> dict[str, 
     }
 
 
+class request_span:
+    """An `llm` span around one of our own requests; gives None when nothing is traced.
+
+    The callback handler stays out of the request, so it is recorded once. The caller sets
+    `outputs` and `attributes["usage"]`; an exception is recorded and re-raised.
+    """
+
+    __slots__ = ("_attempt", "_messages", "_model", "_opened", "_token")
+
+    def __init__(self, model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], attempt: int) -> None:
+        self._model, self._messages, self._attempt = model, messages, attempt
+        self._opened: Span | None = None
+        self._token: Any = None
+
+    def __enter__(self) -> Span | None:
+        if not tracing_active():
+            return None
+        self._opened = start_span(
+            type(self._model).__name__,
+            "llm",
+            inputs={
+                "messages": [{"role": message.type, "content": message.content} for message in self._messages]
+            },
+            attributes=_model_attributes(self._model, self._attempt),
+        )
+        self._token = _OWN_REQUEST.set(True)
+        return self._opened
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if self._token is not None:
+            _OWN_REQUEST.reset(self._token)
+        if self._opened is not None:
+            self._opened.finish(error=error)
+
+
+def _model_attributes(model: BaseLanguageModel[Any], attempt: int) -> dict[str, Any]:
+    """Model name, provider and the common sampling parameters the model object carries."""
+    fields = vars(model)  # pydantic keeps field values here; getattr on a missing one raises internally
+    parameters = {name: fields.get(name) for name in _SAMPLING_PARAMETERS}
+    return {
+        "model": fields.get("model_name") or fields.get("model"),
+        "provider": getattr(model, "_llm_type", None),
+        "params": {name: value for name, value in parameters.items() if value is not None},
+        "attempt": attempt,
+    }
+
+
 class _HandlerWhileTracing:
     """Stands in for a ContextVar in langchain's configure hooks: the handler only while tracing."""
 
@@ -114,7 +187,7 @@ class _HandlerWhileTracing:
         self._handler = handler
 
     def get(self) -> TraceCallbackHandler | None:
-        return self._handler if tracing_active() else None
+        return self._handler if tracing_active() and not _OWN_REQUEST.get() else None
 
 
 # langchain reads configure hooks with `.get()` only; the handler joins callback managers while tracing.

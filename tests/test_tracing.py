@@ -41,7 +41,8 @@ def test_failed_calls_and_provider_errors_are_marked():
     with trace() as recorded, pytest.raises(Exception, match="boom"):
         add(scripted(RuntimeError("boom")), 1, 2)
     request = recorded.spans[-1]
-    assert request.kind == "llm" and request.error.type == "RuntimeError"
+    assert request.kind == "llm" and request.error.type == "ProviderError"
+    assert "RuntimeError: boom" in request.error.message
 
 
 def test_langchain_calls_outside_our_decorators_are_captured():
@@ -50,7 +51,9 @@ def test_langchain_calls_outside_our_decorators_are_captured():
         llm.invoke("Hello?")
         ChatChain(scripted("Hi!")).query("Hello?")
     step, completion, chat = recorded.spans[1:]
-    assert completion.parent_id == step.id and completion.inputs == {"messages": [{"role": "prompt", "content": "Hello?"}]}
+    assert completion.parent_id == step.id and completion.inputs == {
+        "messages": [{"role": "prompt", "content": "Hello?"}]
+    }
     assert completion.outputs == {"reply": "plain text"}
     assert chat.outputs == {"reply": "Hi!"}
 
@@ -67,7 +70,9 @@ def test_changed_hyperparameters_appear_on_the_call_span():
     scope[add].docstring = "Add two numbers carefully."
     with trace() as recorded, scope:
         add(scripted('{"return_value": 3}'), 1, 2)
-    assert recorded.spans[1].hyperparameters == {add.hyperparameters.name: {"docstring": "Add two numbers carefully."}}
+    assert recorded.spans[1].hyperparameters == {
+        add.hyperparameters.name: {"docstring": "Add two numbers carefully."}
+    }
 
 
 async def test_async_calls_are_traced():

@@ -74,7 +74,11 @@ def test_invalid_settings_do_not_validate():
 def test_docstring_and_descriptions_can_be_rewritten_without_code():
     scope = Hyperparameters()
     scope[judge].docstring = "Judge the tone of the text, strictly."
-    scope[judge].descriptions = {"text": "A customer review.", "return": "Your verdict.", "return.label": "positive or negative"}
+    scope[judge].descriptions = {
+        "text": "A customer review.",
+        "return": "Your verdict.",
+        "return.label": "positive or negative",
+    }
     model = scripted(VERDICT)
     with scope:
         judge(model, "fine")
@@ -91,7 +95,9 @@ def test_docstring_and_descriptions_can_be_rewritten_without_code():
 def test_rewritten_descriptions_reach_native_schemas():
     scope = Hyperparameters()
     scope[judge].descriptions = {"return.label": "positive or negative"}
-    model = scripted(VERDICT).model_copy(update={"structured_output": True, "profile": {"structured_output": True}})
+    model = scripted(VERDICT).model_copy(
+        update={"structured_output": True, "profile": {"structured_output": True}}
+    )
     with scope:
         judge(model, "fine")
     verdict = next(iter(model.schemas[0]["$defs"].values()))

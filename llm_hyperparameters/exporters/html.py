@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +16,7 @@ from ..tracing import Trace
 
 __all__ = ["render_html", "write_html"]
 
-_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#f7f8fb}
-h1{font-size:1.3rem;margin:0 0 .3rem}
-.summary{color:#4a5468;margin-bottom:.8rem}.summary b{color:#1d2330}
-.toolbar button{margin-right:.4rem;padding:.2rem .7rem;border:1px solid #b8c0d0;border-radius:4px;background:#fff;cursor:pointer}
-details{margin:.25rem 0 .25rem 1.1rem;border-left:3px solid #c9d2e3;padding-left:.5rem;background:#fff;border-radius:3px}
-details.root{margin-left:0}
-summary{cursor:pointer;padding:.15rem 0}
-.kind{display:inline-block;font-size:.72rem;padding:0 .4rem;border-radius:8px;margin-right:.35rem;color:#fff;background:#6b7a99}
-.kind-llm{background:#7b3fc4}.kind-function{background:#1f6fb2}.kind-trace{background:#2d7a4a}.kind-span{background:#8a6d1d}
-.meta{color:#5d6678;font-size:.85rem;margin-left:.4rem}
-details.failed{border-left-color:#d22;background:#fff5f5}
-.error{color:#b00;font-weight:600;white-space:pre-wrap;margin:.3rem 0}
-.section{margin:.35rem 0}.label{font-weight:600;font-size:.8rem;color:#4a5468;text-transform:uppercase}
-pre{background:#f1f3f8;padding:.45rem .6rem;border-radius:4px;white-space:pre-wrap;word-break:break-word;margin:.15rem 0;max-height:28rem;overflow:auto}
-.message .role{font-weight:600;color:#7b3fc4}
-"""
+_STYLE = (resources.files(__package__) / "trace_page.css").read_text(encoding="utf-8")
 
 _SCRIPT = """
 function setAll(open){document.querySelectorAll('details').forEach(d=>{d.open=open;});}
@@ -76,7 +61,9 @@ def _span(item: dict[str, Any], children: dict[str | None, list[dict[str, Any]]]
     kind = item["kind"]
     failed = item.get("error") is not None
     is_open = failed or (kind != "llm" and depth < 3)
-    classes = " ".join(["span", f"span-{kind}", "failed" if failed else "", "root" if depth == 0 else ""]).strip()
+    classes = " ".join(
+        ["span", f"span-{kind}", "failed" if failed else "", "root" if depth == 0 else ""]
+    ).strip()
     meta = [_duration(item.get("duration"))]
     usage = (item.get("attributes") or {}).get("usage") or {}
     if usage.get("total_tokens"):
@@ -91,10 +78,14 @@ def _span(item: dict[str, Any], children: dict[str | None, list[dict[str, Any]]]
     sections = []
     if failed:
         error = item["error"]
-        sections.append(f"<div class='error'>{html.escape(error['type'])}: {html.escape(error['message'])}</div>")
+        sections.append(
+            f"<div class='error'>{html.escape(error['type'])}: {html.escape(error['message'])}</div>"
+        )
     sections.extend(_llm_sections(item) if kind == "llm" else _call_sections(item))
     nested = "".join(_span(child, children, depth + 1) for child in children[item["id"]])
-    return f"<details class='{classes}'{' open' if is_open else ''}>{head}{''.join(sections)}{nested}</details>"
+    return (
+        f"<details class='{classes}'{' open' if is_open else ''}>{head}{''.join(sections)}{nested}</details>"
+    )
 
 
 def _call_sections(item: dict[str, Any]) -> list[str]:
@@ -122,7 +113,11 @@ def _llm_sections(item: dict[str, Any]) -> list[str]:
     )
     if rendered:
         sections.append(_section("messages", rendered))
-    reply = (item.get("outputs") or {}).get("reply") if isinstance(item.get("outputs"), dict) else item.get("outputs")
+    reply = (
+        (item.get("outputs") or {}).get("reply")
+        if isinstance(item.get("outputs"), dict)
+        else item.get("outputs")
+    )
     if reply is not None:
         sections.append(_section("reply", _pre(reply)))
     if attributes.get("usage"):

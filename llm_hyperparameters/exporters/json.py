@@ -45,7 +45,9 @@ def trace_to_json(trace: Trace, *, indent: int | None = None, max_chars: int = 2
 def trace_from_dict(data: dict[str, Any]) -> Trace:
     """Read a trace written by `trace_to_dict`; other schemas or newer versions are a `ValueError`."""
     if data.get("schema") != SCHEMA or not isinstance(data.get("version"), int) or data["version"] > VERSION:
-        raise ValueError(f"not a {SCHEMA} document of version <= {VERSION}: {data.get('schema')!r} {data.get('version')!r}")
+        raise ValueError(
+            f"not a {SCHEMA} document of version <= {VERSION}: {data.get('schema')!r} {data.get('version')!r}"
+        )
     restored = Trace(data.get("name", "trace"), trace_id=data.get("id"))
     for item in data["spans"]:
         error = item.get("error")

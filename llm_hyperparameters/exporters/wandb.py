@@ -51,7 +51,7 @@ def log_trace(
     if owns_run:
         run = wandb.init(project=project, dir=str(directory) if directory else None, job_type="trace")
     data = trace.to_dict()
-    table = wandb.Table(columns=SPAN_COLUMNS, data=[_row(item) for item in data["spans"]])
+    table = wandb.Table(columns=list[str | int](SPAN_COLUMNS), data=[_row(item) for item in data["spans"]])
     root = _wandb_span_tree(data["spans"])
     payload: dict[str, Any] = {f"{key}/spans": table, f"{key}/page": wandb.Html(render_html(trace))}
     if root is not None:

@@ -49,7 +49,7 @@ def _parse(data: bytes) -> RunRecords:
 
     records = RunRecords()
     for raw in _chunks(data):
-        record = wandb_internal_pb2.Record()
+        record = wandb_internal_pb2.Record()  # type: ignore[attr-defined]
         try:
             record.ParseFromString(raw)
         except Exception:
@@ -70,7 +70,11 @@ def _parse(data: bytes) -> RunRecords:
         elif kind == "artifact":
             artifact = record.artifact
             records.artifacts.append(
-                {"name": artifact.name, "type": artifact.type, "files": [entry.path for entry in artifact.manifest.contents]}
+                {
+                    "name": artifact.name,
+                    "type": artifact.type,
+                    "files": [entry.path for entry in artifact.manifest.contents],
+                }
             )
         elif kind == "exit":
             records.exited = True

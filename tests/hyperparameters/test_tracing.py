@@ -5,7 +5,15 @@ import time
 
 import pytest
 
-from llm_hyperparameters import Hyperparameters, Trace, current_span, span, start_span, trace, track_hyperparameters
+from llm_hyperparameters import (
+    Hyperparameters,
+    Trace,
+    current_span,
+    span,
+    start_span,
+    trace,
+    track_hyperparameters,
+)
 
 CANARY = "canary-7f3a9c1e5b2d"
 
@@ -109,7 +117,10 @@ def connect(url: str, api_key: str, *, _timeout: float = 1.0) -> str:
 
 def test_secrets_are_redacted_everywhere(monkeypatch):
     monkeypatch.setenv("MY_SERVICE_API_KEY", CANARY + "-env")
-    with trace("secrets") as recorded, span("config", inputs={"password": CANARY, "note": f"key is {CANARY}-env"}):
+    with (
+        trace("secrets") as recorded,
+        span("config", inputs={"password": CANARY, "note": f"key is {CANARY}-env"}),
+    ):
         connect("https://example.test", CANARY)
         connect("https://example.test", "sk-abcdefghijklmnopqrstu")
     text = recorded.to_json()
@@ -119,7 +130,10 @@ def test_secrets_are_redacted_everywhere(monkeypatch):
 
 
 def test_token_counts_are_not_mistaken_for_secrets():
-    with trace() as recorded, span("request", "llm", attributes={"usage": {"total_tokens": 12, "max_tokens": 5}}):
+    with (
+        trace() as recorded,
+        span("request", "llm", attributes={"usage": {"total_tokens": 12, "max_tokens": 5}}),
+    ):
         pass
     assert recorded.to_dict()["spans"][1]["attributes"]["usage"] == {"total_tokens": 12, "max_tokens": 5}
 

@@ -12,7 +12,13 @@ from llm_hyperparameters import DefinitionError, Hyperparameters, lookup, regist
 
 
 @track_hyperparameters
-def write_essay(model, topic: str, *, _style: str = "concise", _temperature: float = Field(0.7, description="Sampling temperature.")) -> str:
+def write_essay(
+    model,
+    topic: str,
+    *,
+    _style: str = "concise",
+    _temperature: float = Field(0.7, description="Sampling temperature."),
+) -> str:
     """Write an essay."""
     return f"{topic}|{_style}|{_temperature}"
 
@@ -46,7 +52,9 @@ def test_each_function_has_a_typed_model():
 def test_scope_records_values_and_puts_changes_in_force():
     with Hyperparameters() as recorded:
         assert write_essay(None, "bees") == "bees|concise|0.7"
-    assert recorded.model_dump() == {write_essay.hyperparameters.name: {"style": "concise", "temperature": 0.7}}
+    assert recorded.model_dump() == {
+        write_essay.hyperparameters.name: {"style": "concise", "temperature": 0.7}
+    }
     recorded[write_essay].style = "playful"
     with recorded:
         assert write_essay(None, "bees") == "bees|playful|0.7"
@@ -78,7 +86,11 @@ def test_json_round_trip_and_schema():
     with pytest.raises(ValidationError):
         Hyperparameters.model_validate({write_essay.hyperparameters.name: {"temperature": "hot"}})
     schema = json.dumps(Hyperparameters.model_json_schema())
-    assert "Sampling temperature." in schema and "Write an essay." in schema and write_essay.hyperparameters.name in schema
+    assert (
+        "Sampling temperature." in schema
+        and "Write an essay." in schema
+        and write_essay.hyperparameters.name in schema
+    )
 
 
 def test_nested_scopes_inner_wins_and_falls_back():
