@@ -101,10 +101,8 @@ def _llm_sections(item: dict[str, Any]) -> list[str]:
     sections = []
     model = attributes.get("model")
     if model or attributes.get("params"):
-        details = {"model": model, **(attributes.get("params") or {})}
-        if attributes.get("attempt"):
-            details["attempt"] = attributes["attempt"]
-        sections.append(_section("model", _pre(details)))
+        details = {"model": model, **(attributes.get("params") or {}), "attempt": attributes.get("attempt")}
+        sections.append(_section("model", _pre({key: value for key, value in details.items() if value is not None})))
     messages = (item.get("inputs") or {}).get("messages") or []
     rendered = "".join(
         f"<div class='message'><span class='role'>{html.escape(str(message.get('role', '?')))}</span>"

@@ -1,6 +1,7 @@
 """The local trace page, opened in headless Chromium: what a person would see."""
 
 import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def recorded_trace():
 @pytest.fixture
 def page(tmp_path):
     if CHROMIUM is None:
+        if os.environ.get("LLM_STRATEGY_REQUIRE_CHROMIUM"):
+            pytest.fail("chromium is required here but not installed")
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     path = write_html(recorded_trace(), tmp_path / "trace.html")
     with playwright.sync_playwright() as driver:

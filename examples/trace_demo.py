@@ -1,0 +1,45 @@
+"""Trace a run of the customer example: a local HTML page, a JSON file, and an offline W&B run.
+
+    python examples/trace_demo.py [--model provider:model] [--out runs/trace-demo]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import chosen_model, example_arguments
+from customer_database_search import Customer, MockCustomerDatabase
+
+from llm_hyperparameters import Hyperparameters, trace, write_html
+from llm_hyperparameters.exporters.wandb import log_trace
+from llm_strategy import llm_strategy
+
+
+def main() -> None:
+    arguments = example_arguments(__doc__.splitlines()[0])
+    model = chosen_model(arguments)
+    out = Path("runs/trace-demo")
+    StrategyCustomer = llm_strategy(model)(Customer)
+    Database = llm_strategy(model)(MockCustomerDatabase)
+
+    with trace("customer search") as recorded, Hyperparameters() as used:
+        database = Database()
+        database.load()
+        ages = [StrategyCustomer(**vars(customer)).age for customer in database.customers]
+        keys = database.find_customer_key("the customer born in 1990")
+    print(f"{len(database.customers)} customers, ages {ages}, best match for 1990: {keys}")
+
+    summary = recorded.summary()
+    print(f"Trace: {summary['calls']} calls, {summary['llm_calls']} LLM requests, {summary['total_tokens']} tokens")
+    page = write_html(recorded, out / "trace.html")
+    (out / "trace.json").write_text(recorded.to_json(indent=2), encoding="utf-8")
+    (out / "hyperparameters.json").write_text(used.model_dump_json(indent=2), encoding="utf-8")
+    run = log_trace(recorded, directory=out, project="llm-strategy-demo")
+    print(f"Trace page:      {page.resolve()}")
+    print(f"Trace JSON:      {(out / 'trace.json').resolve()}")
+    print(f"Hyperparameters: {(out / 'hyperparameters.json').resolve()}")
+    print(f"W&B run (offline): wandb sync {Path(run.dir).parent}")
+
+
+if __name__ == "__main__":
+    main()
