@@ -1,6 +1,6 @@
 """Trace a run of the customer example: a local HTML page, a JSON file, and an offline W&B run.
 
-    python examples/trace_demo.py [--model provider:model] [--out runs/trace-demo]
+python examples/trace_demo.py [--model provider:model] [--out runs/trace-demo]
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def main() -> None:
     print(f"{len(database.customers)} customers, ages {ages}, best match for 1990: {keys}")
 
     summary = recorded.summary()
-    print(f"Trace: {summary['calls']} calls, {summary['llm_calls']} LLM requests, {summary['total_tokens']} tokens")
+    requests, tokens = summary["llm_calls"], summary["total_tokens"]
+    print(f"Trace: {summary['calls']} calls, {requests} LLM requests, {tokens} tokens")
     page = write_html(recorded, out / "trace.html")
     (out / "trace.json").write_text(recorded.to_json(indent=2), encoding="utf-8")
     (out / "hyperparameters.json").write_text(used.model_dump_json(indent=2), encoding="utf-8")

@@ -99,10 +99,14 @@ def _call_sections(item: dict[str, Any]) -> list[str]:
 def _llm_sections(item: dict[str, Any]) -> list[str]:
     attributes = item.get("attributes") or {}
     sections = []
-    model = attributes.get("model")
-    if model or attributes.get("params"):
-        details = {"model": model, **(attributes.get("params") or {}), "attempt": attributes.get("attempt")}
-        sections.append(_section("model", _pre({key: value for key, value in details.items() if value is not None})))
+    details = {
+        "model": attributes.get("model"),
+        **(attributes.get("params") or {}),
+        "attempt": attributes.get("attempt"),
+    }
+    shown = {key: value for key, value in details.items() if value is not None}
+    if shown:
+        sections.append(_section("model", _pre(shown)))
     messages = (item.get("inputs") or {}).get("messages") or []
     rendered = "".join(
         f"<div class='message'><span class='role'>{html.escape(str(message.get('role', '?')))}</span>"
@@ -111,11 +115,8 @@ def _llm_sections(item: dict[str, Any]) -> list[str]:
     )
     if rendered:
         sections.append(_section("messages", rendered))
-    reply = (
-        (item.get("outputs") or {}).get("reply")
-        if isinstance(item.get("outputs"), dict)
-        else item.get("outputs")
-    )
+    outputs = item.get("outputs")
+    reply = outputs.get("reply") if isinstance(outputs, dict) else outputs
     if reply is not None:
         sections.append(_section("reply", _pre(reply)))
     if attributes.get("usage"):
