@@ -13,6 +13,7 @@ from llm_hyperparameters import (
     start_span,
     trace,
     track_hyperparameters,
+    write_html,
 )
 
 CANARY = "canary-7f3a9c1e5b2d"
@@ -115,7 +116,7 @@ def connect(url: str, api_key: str, *, _timeout: float = 1.0) -> str:
     return f"connected to {url} with {api_key}"
 
 
-def test_secrets_are_redacted_everywhere(monkeypatch):
+def test_secrets_are_redacted_in_every_export(monkeypatch, tmp_path):
     monkeypatch.setenv("MY_SERVICE_API_KEY", CANARY + "-env")
     with (
         trace("secrets") as recorded,
@@ -123,10 +124,12 @@ def test_secrets_are_redacted_everywhere(monkeypatch):
     ):
         connect("https://example.test", CANARY)
         connect("https://example.test", "sk-abcdefghijklmnopqrstu")
-    text = recorded.to_json()
-    assert CANARY not in text and "sk-abcdefghijklmnopqrstu" not in text
-    assert "[REDACTED]" in text and "connected to https://example.test" in text
-    assert '"max_tokens"' not in text or "max_tokens" in text  # token counts are not secrets
+    (tmp_path / "trace.json").write_text(recorded.to_json())
+    write_html(recorded, tmp_path / "trace.html")
+    for path in tmp_path.iterdir():
+        text = path.read_text()
+        assert CANARY not in text and "sk-abcdefghijklmnopqrstu" not in text, path
+        assert "[REDACTED]" in text and "connected to https://example.test" in text
 
 
 def test_token_counts_are_not_mistaken_for_secrets():
