@@ -33,7 +33,7 @@ lint: $(STAMP) ## Ruff, mypy and a strict docs build.
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .site
 
 demo: $(STAMP) ## Run the main example (offline unless LLM_STRATEGY_MODEL=provider:model is set).
-	$(BIN)/python examples/customer_database_search.py
+	$(BIN)/python examples/meta_optimization.py
 
 bench: $(STAMP) ## Run the benchmarks and print ratios against baselines measured in the same run.
 	$(BIN)/python benchmarks/run.py

@@ -12,7 +12,17 @@ from .errors import DefinitionError
 from .exporters.html import render_html, write_html
 from .redaction import Redactor, is_secret_name
 from .scope import Hyperparameters
-from .tracing import Span, SpanError, Trace, current_span, span, start_span, trace, tracing_active
+from .tracing import (
+    Span,
+    SpanError,
+    Trace,
+    current_span,
+    current_trace,
+    span,
+    start_span,
+    trace,
+    tracing_active,
+)
 from .tracking import TrackedHyperparameters, lookup, register, registered, track_hyperparameters
 
 __all__ = [
@@ -24,6 +34,7 @@ __all__ = [
     "Trace",
     "TrackedHyperparameters",
     "current_span",
+    "current_trace",
     "is_secret_name",
     "lookup",
     "register",

@@ -28,6 +28,7 @@ __all__ = [
     "Trace",
     "call_span",
     "current_span",
+    "current_trace",
     "span",
     "start_span",
     "trace",
@@ -158,6 +159,12 @@ def current_span() -> Span | None:
     """The innermost open span of the trace in force, if any."""
     active = _ACTIVE.get()
     return active[1] if active else None
+
+
+def current_trace() -> Trace | None:
+    """The trace being recorded in this context, if any."""
+    active = _ACTIVE.get()
+    return active[0] if active else None
 
 
 @contextlib.contextmanager

@@ -157,7 +157,9 @@ class Outline:
         extra = node.get("additionalProperties")
         if not properties:
             if isinstance(extra, dict):
-                return f"dict[string,{self.render(extra, indent)}]"
+                keys = node.get("propertyNames")
+                key_outline = self.render(keys, indent) if keys else "string"
+                return f"dict[{key_outline},{self.render(extra, indent)}]"
             return "dict[string,any]"
         required = set(node.get("required", ()))
         inner = indent + " "

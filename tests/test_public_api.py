@@ -46,6 +46,7 @@ def test_llm_strategy_all_is_pinned():
         "Trace",
         "TrackedHyperparameters",
         "current_span",
+        "current_trace",
         "is_secret_name",
         "lookup",
         "register",

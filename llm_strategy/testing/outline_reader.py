@@ -156,11 +156,13 @@ class _Parser:
             return {"const": json.loads(text)}
         if text == "dict":
             self._expect("[")
-            self._expect("string")
+            keys = self._type()
             self._expect(",")
             values = self._type()
             self._expect("]")
-            return {"type": "object", "additionalProperties": values}
+            if keys.get("type") == "string":
+                return {"type": "object", "additionalProperties": values}
+            return {"type": "object", "additionalProperties": values, "propertyNames": keys}
         if kind == "ident":
             return dict(_PRIMITIVES[text]) if text in _PRIMITIVES else {"$ref": f"#/$defs/{text}"}
         raise OutlineSyntaxError(f"unexpected {text!r}")

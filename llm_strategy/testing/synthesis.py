@@ -28,7 +28,7 @@ _LAST_NAMES = (
     "Sato",
 )
 _CITIES = ("Lagos", "Berlin", "Tokyo", "Bogotá", "Mumbai", "Toronto", "Oslo", "Accra", "Milan", "Osaka")
-_MAX_DEPTH = 4
+_MAX_DEPTH = 6
 
 
 def synthesize(schema: Mapping[str, Any], rng: random.Random, defs: Mapping[str, Any] | None = None) -> Any:
@@ -101,7 +101,9 @@ class _Synthesizer:
         if not properties:
             extra = node.get("additionalProperties")
             if isinstance(extra, dict) and depth < _MAX_DEPTH:
-                return {self._word(): self.value(extra, depth + 1)}
+                keys = node.get("propertyNames")
+                key = str(self.value(keys, depth + 1)) if keys else self._word()
+                return {key: self.value(extra, depth + 1)}
             return {}
         required = set(node.get("required", properties))
         return {

@@ -1,0 +1,116 @@
+"""Meta-optimization of an essay writer: the original llm-strategy example, with a measured evaluator.
+
+The optimizer reflects on each essay, suggests new instructions (the docstring and descriptions
+of `write_essay`, which are tracked hyperparameters) and new topics, runs every pair, and keeps
+the instructions whose essays score best.
+
+    python examples/meta_optimization.py [--model provider:model] [--steps 2] [--out runs/essays]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from llm_strategy import llm_function, resolve_model
+from llm_strategy.optimization import Budget, TaskRun, optimize_hyperparameters
+from llm_strategy.testing import SyntheticChatModel
+
+
+class EssayTask(BaseModel):
+    """What to write about."""
+
+    essay_topic: str = Field(description="The essay topic.")
+
+
+@llm_function
+def write_essay(model, essay_topic: str = Field(..., description="The essay topic.")) -> str:
+    """Write an essay at the level of an Oxford undergraduate student.
+    Please include a title and multiple paragraphs."""
+    raise NotImplementedError()
+
+
+TOPICS = ["The ethics of gene editing", "Why cities need trees", "The history of the printing press"]
+TARGET_WORDS = 350
+
+
+def score_essay(run: TaskRun[EssayTask, str, BaseModel]) -> tuple[float, str]:
+    """A measurable rubric: a title, several paragraphs, about 350 words, on topic (each 0.25)."""
+    text = (run.return_value or "").strip()
+    if not text:
+        return 0.0, "no essay (the task failed)"
+    lines = [line for line in text.splitlines() if line.strip()]
+    paragraphs = [block for block in re.split(r"\n\s*\n", text) if block.strip()]
+    words = len(text.split())
+    topic_words = {word.lower() for word in re.findall(r"\w{4,}", run.task_parameters.essay_topic)}
+    has_title = bool(lines) and len(lines[0].split()) <= 12 and not lines[0].rstrip().endswith(".")
+    on_topic = len(topic_words & {word.lower() for word in re.findall(r"\w{4,}", text)}) / max(
+        len(topic_words), 1
+    )
+    length = max(0.0, 1 - abs(words - TARGET_WORDS) / TARGET_WORDS)
+    parts = {
+        "title": 0.25 * has_title,
+        "paragraphs": 0.25 * min(len(paragraphs), 4) / 4,
+        "length": 0.25 * length,
+        "topic": 0.25 * on_topic,
+    }
+    feedback = (
+        f"{words} words, {len(paragraphs)} paragraphs, title: {has_title}, topic words used: {on_topic:.0%}"
+    )
+    return round(sum(parts.values()), 4), feedback
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", default=os.environ.get("LLM_STRATEGY_MODEL"), help="provider:model (default: offline)"
+    )
+    parser.add_argument("--steps", type=int, default=2, help="optimization steps after the seed runs")
+    parser.add_argument("--out", default="runs/essays", help="the run directory")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    arguments = parser.parse_args()
+    if arguments.model:
+        model = resolve_model(arguments.model)
+        print(f"Optimizer and task model: {arguments.model}")
+    else:
+        model = SyntheticChatModel(seed=7)
+        print(
+            "No model configured: running OFFLINE on SyntheticChatModel, which answers every call with\n"
+            "a valid but made-up value. The loop, checkpoints, W&B run and trace pages are all real;\n"
+            "the essays and reflections are not. Set LLM_STRATEGY_MODEL=provider:model\n"
+            "(e.g. openai:gpt-4o-mini) for a real run.\n"
+        )
+    if not arguments.resume and Path(arguments.out).exists():
+        import shutil
+
+        shutil.rmtree(arguments.out)
+    result = optimize_hyperparameters(
+        write_essay,
+        [EssayTask(essay_topic=topic) for topic in TOPICS],
+        optimizer_model=model,
+        task_model=model,
+        evaluator=score_essay,
+        budget=Budget(max_steps=arguments.steps, max_seconds=600),
+        run_directory=arguments.out,
+        resume=arguments.resume,
+    )
+    print()
+    print(result.summary())
+    best = result.best_hyperparameters[write_essay]
+    score = "-" if result.best_score is None else f"{result.best_score:.4f}"
+    print(f"\nBest instructions for write_essay (score {score}):")
+    print(f"  docstring: {best.docstring!r}")
+    print(f"  descriptions: {best.descriptions}")
+    print(f"\nRun directory:  {result.run_directory}")
+    print(f"Score plot:     {result.plot}")
+    print(f"Trace page:     {result.trace_page}")
+    if result.wandb_directory is not None:
+        print(f"W&B (offline):  wandb sync {result.wandb_directory}")
+
+
+if __name__ == "__main__":
+    main()

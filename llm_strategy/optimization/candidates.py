@@ -1,0 +1,106 @@
+"""Hyperparameter candidates as the optimizer's LLM sees them: patches over the best values.
+
+`best_hyperparameters` holds every optimized value; a task run's hyperparameters and each
+suggestion hold only the values that differ from it. Repeating a long docstring in every
+task run would cost tokens and tell the model nothing new.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_serializer, model_validator
+
+from llm_hyperparameters import lookup
+
+__all__ = ["changed_from_defaults", "diff", "merge", "patch_model"]
+
+_PATCH_DOC = (
+    "Hyperparameter values by tracked function. Outside best_hyperparameters only the values "
+    "that differ from best_hyperparameters are given; the others equal it."
+)
+
+
+class _Patch(BaseModel):
+    """Base of the per-function patch models: unset values are left out of the JSON."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True, populate_by_name=True)
+
+    @model_serializer(mode="wrap")
+    def _without_unset(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
+
+def patch_model(names: Sequence[str]) -> type[BaseModel]:
+    """A model with an optional patch per tracked function (keyed by stable name), every value optional."""
+    fields: dict[str, Any] = {}
+    for name in names:
+        entry = lookup(name)
+        entry_fields: dict[str, Any] = {}
+        for field_name, info in entry.model.model_fields.items():
+            optional = copy.copy(info)
+            optional.default = None
+            annotation: Any = info.annotation
+            entry_fields[field_name] = (annotation | None, optional)
+        validators: dict[str, Any] = {
+            "_valid_for_the_function": model_validator(mode="after")(_checked_against(entry.model))
+        }
+        patch = create_model(
+            f"{entry.model.__name__}_patch",
+            __base__=_Patch,
+            __doc__=entry.description,
+            __validators__=validators,
+            **entry_fields,
+        )
+        fields[_identifier(name)] = (patch | None, Field(None, alias=name, description=entry.description))
+    return create_model("Hyperparameters", __base__=_Patch, __doc__=_PATCH_DOC, **fields)
+
+
+def _checked_against(model: type[BaseModel]) -> Any:
+    """An after-validator: the patch's values must also satisfy the function's own model."""
+
+    def check(patch: BaseModel) -> BaseModel:
+        model.model_validate({**model().model_dump(), **patch.model_dump()})
+        return patch
+
+    return check
+
+
+def _identifier(name: str) -> str:
+    return re.sub(r"\W", "_", name).lstrip("_") or "function"
+
+
+def diff(
+    values: Mapping[str, Mapping[str, Any]], best: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The values that differ from `best`, per function."""
+    changed: dict[str, dict[str, Any]] = {}
+    for name, entry in values.items():
+        differing = {key: value for key, value in entry.items() if best.get(name, {}).get(key) != value}
+        if differing:
+            changed[name] = differing
+    return changed
+
+
+def merge(
+    best: Mapping[str, Mapping[str, Any]], patch: Mapping[str, Mapping[str, Any] | None]
+) -> dict[str, dict[str, Any]]:
+    """`best` with a patch's values laid over it."""
+    merged = {name: dict(values) for name, values in best.items()}
+    for name, values in patch.items():
+        if values:
+            merged[name] = {
+                **merged.get(name, {}),
+                **{key: value for key, value in values.items() if value is not None},
+            }
+    return merged
+
+
+def changed_from_defaults(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The values that differ from each tracked function's defaults."""
+    defaults = {name: lookup(name).defaults.model_dump(mode="json") for name in values}
+    return diff(values, defaults)
