@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import types
 from contextlib import AbstractContextManager
@@ -9,7 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from langchain_core.language_models import BaseLanguageModel
 
-from llm_hyperparameters import Span, TrackedHyperparameters, register, span, tracing_active
+from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, register, span, tracing_active
 from llm_hyperparameters.tracking import stable_name
 
 from .attempts import Attempts, Outcome, attempts, run, run_async
@@ -39,6 +40,8 @@ class LLMFunction(Generic[P, R]):
         self._model = model
         self._resolved: BaseLanguageModel[Any] | Conversation | None = None
         self._tracked: TrackedHyperparameters | None = None
+        with contextlib.suppress(DefinitionError):  # an annotation naming a later type: at the first call
+            self.hyperparameters  # noqa: B018 - registered now, so saved values can be loaded before any call
 
     def __repr__(self) -> str:
         return f"<LLMFunction {self.spec.name}>"

@@ -104,7 +104,7 @@ class MetaOptimizer:
         self.task = Task.of(task, seed_parameters)
         self.seeds = [self.task.parameters_type.model_validate(item) for item in seed_parameters]
         self.optimizer_model = resolve_model(optimizer_model)
-        self.task_model = resolve_model(task_model)
+        self.task_model = None if task_model is None else resolve_model(task_model)
         self.evaluator = evaluator
         self.initial = hyperparameters.copy() if hyperparameters is not None else Hyperparameters()
         self.optimize = [lookup(item).name for item in optimize] if optimize is not None else None

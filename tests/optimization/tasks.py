@@ -1,0 +1,82 @@
+"""Tasks and models shared by the optimization tests (importable by subprocesses too)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from llm_hyperparameters import track_hyperparameters
+from llm_strategy import llm_function
+from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
+
+
+class Topic(BaseModel):
+    topic: str = Field(description="What to write about.")
+
+
+@llm_function
+def write_note(model, topic: str = Field(..., description="What to write about.")) -> str:
+    """Write a short note about the topic."""
+    raise NotImplementedError
+
+
+@track_hyperparameters
+def shout(
+    model: Any, topic: str, *, _volume: int = Field(2, ge=1, le=5, description="How many exclamation marks.")
+) -> str:
+    """Shout the topic (no model needed)."""
+    if topic == "fail":
+        raise RuntimeError("cannot shout 'fail'")
+    return topic.upper() + "!" * _volume
+
+
+def volume_score(run: Any) -> tuple[float, str]:
+    """Louder is better."""
+    text = run.return_value or ""
+    return float(text.count("!")), f"{text.count('!')} marks"
+
+
+def untracked(model: Any, topic: str) -> str:
+    """Not tracked at all."""
+    return topic
+
+
+class SlowSynthetic(SyntheticChatModel):
+    """The synthetic model in prompt mode, with a delay per request."""
+
+    delay: float = 0.05
+    structured_output: bool = False
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+        time.sleep(self.delay)
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+REFLECTION = {
+    "feedback": "ok",
+    "evaluation": "fine",
+    "hyperparameter_suggestion": "louder",
+    "hyperparameter_missing": "none",
+}
+
+
+def optimizer_replying(suggestions: list[Any], probability: float = 0.9) -> ScriptedChatModel:
+    """A prompt-mode optimizer: fixed reflections, the suggestion replies in turn, a fixed probability."""
+    pending = list(suggestions)
+
+    def reply(messages: list[Any]) -> str:
+        prompt = messages[0].text
+        if prompt.startswith("LLMOptimizer.reflect_on_task_run"):
+            value: Any = REFLECTION
+        elif prompt.startswith("LLMOptimizer.suggest_next_optimization_step"):
+            value = pending.pop(0) if len(pending) > 1 else pending[0]
+        elif prompt.startswith("LLMOptimizer.summarize_optimization_info"):
+            value = "Louder helped."
+        else:
+            value = {"considerations": ["more volume"], "probability": probability}
+        return json.dumps({"return_value": value})
+
+    return ScriptedChatModel(replies=reply)
