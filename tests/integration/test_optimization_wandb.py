@@ -1,0 +1,51 @@
+"""The meta-optimizer's offline W&B run, read back from its .wandb file."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llm_hyperparameters.exporters.wandb_file import read_run_file
+from llm_strategy.optimization import Budget, optimize_hyperparameters
+
+from ..optimization.tasks import optimizer_replying, shout, volume_score
+from ..optimization.test_meta import QUIET
+
+pytestmark = pytest.mark.integration
+pytest.importorskip("wandb")
+
+
+def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    result = optimize_hyperparameters(
+        shout,
+        [{"topic": "bees"}, {"topic": "ants"}],
+        optimizer_model=optimizer_replying([QUIET]),
+        task_model=None,
+        evaluator=volume_score,
+        budget=Budget(max_steps=1),
+        run_directory=tmp_path / "run",
+        progress=False,
+    )
+    assert result.wandb_directory is not None
+    records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
+    assert records.exited
+    assert records.config["task"].endswith("tasks.shout") and records.config["budget"]["max_steps"] == 1
+    steps = {row.get("_step"): row for row in records.history if "optimization/best_score" in row}
+    assert set(steps) == {0, 1}
+    assert (
+        steps[1]["optimization/best_score"] == 4.0 and steps[1]["optimization/improvement_probability"] == 0.9
+    )
+    assert all("optimization/tokens" in row and "optimization/cost" in row for row in steps.values())
+    logged = {key for row in records.history for key in row}
+    assert "optimization/task_runs._type" in logged
+    assert {"trace/step_000/spans._type", "trace/step_001/tree._type", "trace/step_001/page._type"} <= logged
+    assert records.summary["optimization/task_runs"] == 4 and records.summary["optimization/stop_reason"]
+    assert any(artifact["type"] == "hyperparameters" for artifact in records.artifacts)
+    table = json.loads(next(Path(result.wandb_directory).rglob("task_runs*.table.json")).read_text())
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    assert len(rows) == 4 and {
+        json.loads(row["changed_hyperparameters"]).get(shout.hyperparameters.name, {}).get("volume")
+        for row in rows
+    } == {None, 1, 4}
+    assert all(json.loads(row["reflection"])["hyperparameter_suggestion"] == "louder" for row in rows)
