@@ -89,7 +89,7 @@ class MetaOptimizer:
         target_score: float | None = None,
         run_directory: str | Path | None = None,
         concurrency: int = 8,
-        history_tokens: int = 1_000,
+        history_tokens: int = 750,
         prices: Mapping[str, tuple[float, float]] = DEFAULT_PRICES,
         wandb: bool = True,
         wandb_run: Any = None,
@@ -189,6 +189,7 @@ class MetaOptimizer:
                 ]
                 self._run_pairs(jobs, step=step)
                 self._reflect(step=step)
+                self._summarize_if_long(step, decision)
                 probability = self._probability(step, decision)
             self._close_step(step, step_trace, probability)
             if probability is not None and probability < self.stop_probability:
@@ -313,7 +314,10 @@ class MetaOptimizer:
         )
 
     def _summarize_if_long(self, step: int, decision: dict[str, Any]) -> None:
-        """Fold the older half of the history into the summary once it outgrows the token budget."""
+        """Fold the older half of the history into the summary once it outgrows the token budget.
+
+        Runs before each decision that reads the history; a summary already recorded is kept.
+        """
         previous = self.store.step(step - 1) or {}
         decision.setdefault("summary", previous.get("summary"))
         decision.setdefault("summary_covers", previous.get("summary_covers", 0))

@@ -1,0 +1,147 @@
+"""Meta-optimizer figures: step latency against its critical path, and characters per optimizer call."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from report import Row
+
+from llm_strategy import llm_function
+from llm_strategy.optimization import Budget, optimize_hyperparameters
+from llm_strategy.testing import ScriptedChatModel
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
+from meta_optimization import TOPICS, EssayTask, score_essay, write_essay
+
+LATENCY = 0.2
+ORIGINAL_CHARACTERS = (7_000, 12_600)
+
+
+@llm_function
+def tagline(model, product: str = Field(..., description="The product.")) -> str:
+    """Write a tagline for the product."""
+    raise NotImplementedError
+
+
+class SlowModel(ScriptedChatModel):
+    """Answers every request after a fixed latency; prompt mode."""
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+        time.sleep(LATENCY)
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+def _optimizer_reply(messages: list[Any]) -> str:
+    prompt = messages[0].text
+    name = tagline.hyperparameters.name
+    if "reflect_on_task_run" in prompt:
+        value: Any = {
+            "feedback": "f",
+            "evaluation": "e",
+            "hyperparameter_suggestion": "s",
+            "hyperparameter_missing": "m",
+        }
+    elif "suggest_next_optimization_step" in prompt:
+        value = {
+            "best_hyperparameters": {},
+            "suggestion": "Try two phrasings on four products.",
+            "task_parameters_suggestions": [{"product": p} for p in ("tea", "bikes", "maps", "socks")],
+            "hyperparameter_suggestions": [
+                {name: {"docstring": "Write a short tagline."}},
+                {name: {"docstring": "Write a witty tagline."}},
+            ],
+        }
+    else:
+        value = {"considerations": ["c"], "probability": 0.5}
+    return json.dumps({"return_value": value})
+
+
+def step_latency() -> Row:
+    optimizer = SlowModel(replies=_optimizer_reply)
+    task_model = SlowModel(replies=lambda messages: '{"return_value": "Tagline!"}')
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        result = optimize_hyperparameters(
+            tagline,
+            [{"product": "kettles"}],
+            optimizer_model=optimizer,
+            task_model=task_model,
+            evaluator=lambda run: 1.0,
+            budget=Budget(max_steps=1),
+            run_directory=Path(directory) / "run",
+            wandb=False,
+            progress=False,
+        )
+        elapsed = time.perf_counter() - start
+    runs = len(result.history)
+    # seed: task + reflection; step: suggest, 8 tasks at once, 8 reflections at once, probability
+    critical = 6 * LATENCY
+    sequential = (2 + 1 + 8 + 8 + 1) * LATENCY
+    ratio = elapsed / critical
+    label = f"{elapsed:.2f} s ({runs} runs)"
+    return Row(
+        "1 step, 8 task runs, 200 ms/request",
+        label,
+        f"{critical:.2f} s critical, {sequential:.1f} s sequential",
+        ratio,
+        "<= 1.5x",
+        ratio <= 1.5,
+    )
+
+
+def optimizer_characters() -> list[Row]:
+    from llm_strategy.testing import SyntheticChatModel
+
+    model = SyntheticChatModel(seed=7)
+    sizes: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        result = optimize_hyperparameters(
+            write_essay,
+            [EssayTask(essay_topic=topic) for topic in TOPICS],
+            optimizer_model=model,
+            task_model=model,
+            evaluator=score_essay,
+            budget=Budget(max_steps=3),
+            stop_probability=0.0,
+            run_directory=Path(directory) / "run",
+            wandb=False,
+            progress=False,
+        )
+        for path in sorted((result.run_directory / "traces").glob("*.json")):
+            spans = json.loads(path.read_text())["spans"]
+            parents = {span["id"]: span for span in spans}
+            for span in spans:
+                parent = parents.get(span["parent_id"] or "")
+                if span["kind"] == "llm" and parent and parent["name"].startswith("LLMOptimizer."):
+                    characters = sum(len(str(message["content"])) for message in span["inputs"]["messages"])
+                    sizes.setdefault(parent["name"].split(".", 1)[1], []).append(characters)
+    low, high = ORIGINAL_CHARACTERS
+    everything = [size for values in sizes.values() for size in values]
+    ratio = max(min(everything) / low, max(everything) / high)
+    rows = [
+        Row(
+            "chars per optimizer call (all)",
+            f"{min(everything)}-{max(everything)}",
+            f"{low}-{high} (original)",
+            ratio,
+            "<= 0.5x",
+            ratio <= 0.5,
+        )
+    ]
+    for name, values in sorted(sizes.items()):
+        share = max(values) / high
+        rows.append(
+            Row(f"  {name}", f"{min(values)}-{max(values)}", f"{len(values)} calls", share, "(detail)", True)
+        )
+    return rows
+
+
+def optimization_rows() -> list[Row]:
+    """The meta-optimizer's rows of the report."""
+    return [step_latency(), *optimizer_characters()]
