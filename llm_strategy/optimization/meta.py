@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -148,7 +149,10 @@ class MetaOptimizer:
             stop_reason, steps = self._steps()
         finally:
             self.progress.close()
-        return self._finish(stop_reason, steps)
+        result = self._finish(stop_reason, steps)
+        if self._progress:
+            print(result.summary(), file=sys.stderr)
+        return result
 
     def _seed(self) -> None:
         pending = [(f"000-{index:02d}", parameters) for index, parameters in enumerate(self.seeds)]

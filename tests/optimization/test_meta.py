@@ -6,6 +6,7 @@ import math
 import pytest
 
 from llm_hyperparameters import DefinitionError
+from llm_strategy import llm_function
 from llm_strategy.optimization import Budget, MetaOptimizer, ResumeError, optimize_hyperparameters
 from llm_strategy.testing import SyntheticChatModel
 
@@ -260,3 +261,30 @@ def test_resume_repeats_no_finished_task_run(tmp_path):
     )
     assert [record["id"] for record in again.history] == [record["id"] for record in first.history]
     assert again.usage.llm_calls >= first.usage.llm_calls
+
+
+@llm_function
+async def write_async(model, topic: str) -> str:
+    """Write a short note about the topic, asynchronously."""
+    raise NotImplementedError
+
+
+def test_async_tasks_run_concurrently_in_their_own_scopes(tmp_path, capsys):
+    model = SyntheticChatModel(seed=2)
+    result = optimize_hyperparameters(
+        write_async,
+        [{"topic": "bees"}, {"topic": "ants"}],
+        optimizer_model=model,
+        task_model=model,
+        evaluator=lambda run: float(len(run.return_value or "")),
+        budget=Budget(max_steps=1),
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=True,
+    )
+    assert all(
+        record["exception"] is None and isinstance(record["return_value"], str) for record in result.history
+    )
+    assert write_async.hyperparameters.name in result.history[-1]["hyperparameters"]
+    printed = capsys.readouterr().err
+    assert "p(improve)" in printed and "stopped: " in printed  # the final summary table
