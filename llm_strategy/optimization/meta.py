@@ -8,59 +8,37 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sys
-import time
+import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from llm_hyperparameters import Hyperparameters, Trace, lookup, trace, write_html
+from llm_hyperparameters import Hyperparameters, Trace, lookup, trace
 from llm_hyperparameters.tracking import stable_name
 
 from ..errors import LLMCallError
 from ..models import resolve_model
-from .budget import DEFAULT_PRICES, Budget, Usage
+from .budget import DEFAULT_PRICES, Budget
 from .candidates import changed_from_defaults, diff, merge, patch_model
 from .execution import Task, evaluate, run_concurrently, run_task
 from .optimizer import LLMOptimizer
-from .reporting import Progress, WandbReport, plot_scores, summary_table
 from .schemas import OptimizationInfo, TaskInfo, TaskReflection, TaskRun
 from .scoring import best_candidate
-from .store import RunStore
+from .session import RunResult, RunSession
 
 __all__ = ["MetaOptimizer", "OptimizationResult", "optimize_hyperparameters"]
 
 _LIBRARY_SETTINGS = "llm_strategy.settings"
 
 
-@dataclass
-class OptimizationResult:
+@dataclass(kw_only=True)
+class OptimizationResult(RunResult):
     """The outcome: the best hyperparameters (enter them with `with`), the history, usage and cost."""
 
     best_hyperparameters: Hyperparameters
-    best_score: float | None
-    history: list[dict[str, Any]]
-    usage: Usage
-    stop_reason: str
-    steps: int
-    run_directory: Path
-    plot: Path | None = None
-    trace_page: Path | None = None
-    wandb_directory: Path | None = None
-    step_rows: list[dict[str, Any]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """The per-step table and the totals, as text."""
-        best = "-" if self.best_score is None else f"{self.best_score:.4f}"
-        usage = self.usage
-        totals = (
-            f"stopped: {self.stop_reason}; best score: {best}; task runs: {len(self.history)}; "
-            f"LLM calls: {usage.llm_calls}; tokens: {usage.total_tokens}; cost: ${usage.cost:.4f}"
-        )
-        return f"{summary_table(self.step_rows)}\n{totals}"
 
 
 class MetaOptimizer:
@@ -112,47 +90,43 @@ class MetaOptimizer:
         self.budget = budget or Budget()
         self.stop_probability = stop_probability
         self.target_score = target_score
-        name = stable_name(task)
-        self.store = RunStore(
-            run_directory or Path("runs") / f"meta-{name.rsplit('.', 1)[-1]}-{time.strftime('%Y%m%d-%H%M%S')}"
-        )
         self.concurrency = concurrency
         self.history_tokens = history_tokens
-        self.prices = prices
-        self.identity = {"task": name, "parameters": self.task.parameters_type.model_json_schema()}
-        self._wandb = (wandb, wandb_run, project)
-        self._progress = progress
+        identity = {"task": stable_name(task), "parameters": self.task.parameters_type.model_json_schema()}
+        self.session = RunSession(
+            "meta",
+            identity,
+            run_directory=run_directory,
+            budget=self.budget,
+            prices=prices,
+            wandb=wandb,
+            wandb_run=wandb_run,
+            project=project,
+            progress=progress,
+        )
+        self.store = self.session.store
 
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self, *, resume: bool = False) -> OptimizationResult:
         """Run (or with `resume=True` continue) the optimization; returns the result."""
-        resumed = self.store.start(self.identity, resume=resume)
-        state = self.store.read("state.json") or {}
-        self.usage = Usage.from_dict(state.get("usage", {})) if resumed else Usage()
-        self.records = {record["id"]: record for record in self.store.task_runs()}
-        self.progress = Progress(self._progress, f"optimizing {self.identity['task']}")
-        enabled, user_run, project = self._wandb
         config = {
-            "task": self.identity["task"],
+            "task": self.session.identity["task"],
             "budget": vars(self.budget),
             "evaluator": self.evaluator is not None,
         }
-        self.report = WandbReport(
-            user_run, enabled=enabled, project=project, directory=self.store.path, config=config
-        )
-        self.step_rows: list[dict[str, Any]] = []
+        self.session.open(resume=resume, config=config)
+        self.usage, self.progress = self.session.usage, self.session.progress
+        self.records = {record["id"]: record for record in self.store.task_runs()}
         try:
             with trace("seed runs") as seed_trace:
                 self._seed()
             self._close_step(0, seed_trace, probability=None)
             stop_reason, steps = self._steps()
-        finally:
+        except BaseException:
             self.progress.close()
-        result = self._finish(stop_reason, steps)
-        if self._progress:
-            print(result.summary(), file=sys.stderr)
-        return result
+            raise
+        return self._finish(stop_reason, steps)
 
     def _seed(self) -> None:
         pending = [(f"000-{index:02d}", parameters) for index, parameters in enumerate(self.seeds)]
@@ -162,8 +136,8 @@ class MetaOptimizer:
         names = self.optimize or sorted(used - {_LIBRARY_SETTINGS})
         if not names:
             raise ValueError(
-                f"{self.identity['task']} made no tracked call, so it has no hyperparameters to optimize: "
-                "decorate it (or what it calls) with @llm_function or @track_hyperparameters"
+                f"{self.session.identity['task']} made no tracked call, so it has no hyperparameters to "
+                "optimize: decorate it (or what it calls) with @llm_function or @track_hyperparameters"
             )
         self.entries = names
         self._reflect(step=0)
@@ -200,10 +174,9 @@ class MetaOptimizer:
                 return f"improvement probability {probability:.2f} < {self.stop_probability}", step
 
     def _should_stop(self, steps: int) -> str | None:
-        self.usage.tick()
-        exhausted = self.budget.exhausted(self.usage, steps)
+        exhausted = self.session.exhausted(steps)
         if exhausted is not None:
-            return f"budget spent: {exhausted}"
+            return exhausted
         best = self._best()
         if self.target_score is not None and best[1] is not None and best[1] >= self.target_score:
             return f"target score {self.target_score} reached"
@@ -393,7 +366,7 @@ class MetaOptimizer:
             chosen = best_candidate(records, getattr(self, "entries", None))
             if chosen is not None:
                 return Hyperparameters(chosen[0]), chosen[1]
-        for step in range(len(self.step_rows), 0, -1):
+        for step in range(len(self.session.rows), 0, -1):
             decision = self.store.step(step) or {}
             picked = (decision.get("suggestion") or {}).get("best_hyperparameters")
             if picked and records:
@@ -401,64 +374,43 @@ class MetaOptimizer:
         return (Hyperparameters(records[0]["hyperparameters"]) if records else self.initial.copy()), None
 
     def _close_step(self, step: int, step_trace: Trace, probability: float | None) -> None:
-        """Count the step's usage, keep its trace, log it, and save the state."""
-        self.usage.add_trace(step_trace, self.prices)
-        self.usage.tick()
-        traces = self.store.path / "traces"
-        traces.mkdir(parents=True, exist_ok=True)
-        (traces / f"step-{step:03d}.json").write_text(step_trace.to_json(), encoding="utf-8")
-        write_html(step_trace, traces / f"step-{step:03d}.html")
-        scores = [
-            record["score"]
-            for record in self.records.values()
-            if record["step"] == step and record.get("score") is not None
-        ]
+        """The step's figures, recorded with its trace by the session."""
+        records = [record for record in self.records.values() if record["step"] == step]
+        scores = [record["score"] for record in records if record.get("score") is not None]
         row = {
-            "step": step,
-            "runs": sum(1 for record in self.records.values() if record["step"] == step),
+            "runs": len(records),
             "mean_score": sum(scores) / len(scores) if scores else None,
             "best_score": self._best()[1],
             "improvement_probability": probability,
-            "tokens": self.usage.total_tokens,
-            "cost": round(self.usage.cost, 6),
         }
-        self.step_rows.append(row)
-        self.store.write("state.json", {"usage": self.usage.to_dict(), "steps": self.step_rows})
-        self.report.step(step, row, step_trace)
-        self.progress.show(step, row["best_score"], self.usage.total_tokens)
+        self.session.close_step(step, step_trace, row)
 
     def _finish(self, stop_reason: str, steps: int) -> OptimizationResult:
         best, best_score = self._best()
         records = self._ordered()
-        best_file = self.store.write("best_hyperparameters.json", best.model_dump())
-        points = [(record["step"], record["score"]) for record in records if record.get("score") is not None]
-        best_line = [
-            (row["step"], row["best_score"]) for row in self.step_rows if row["best_score"] is not None
+        columns = ["id", "step", "task_parameters", "changed_hyperparameters"]
+        columns += ["score", "exception", "reflection"]
+        rows = [
+            [
+                record["id"],
+                record["step"],
+                json.dumps(record["task_parameters"], ensure_ascii=False),
+                json.dumps(record.get("changed", {}), ensure_ascii=False),
+                record.get("score"),
+                record.get("exception"),
+                json.dumps(record.get("reflection"), ensure_ascii=False),
+            ]
+            for record in records
         ]
-        plot = plot_scores(points, best_line, self.store.path / "scores.png")
-        summary = {
-            "stop_reason": stop_reason,
-            "steps": steps,
-            "task_runs": len(records),
-            "best_score": best_score,
-            **self.usage.to_dict(),
-        }
-        self.store.write("result.json", summary)
-        self.report.finish(records, {"best_score": best_score}, best_file, summary)
-        last_page = self.store.path / "traces" / f"step-{steps:03d}.html"
-        return OptimizationResult(
-            best_hyperparameters=best,
-            best_score=best_score,
-            history=records,
-            usage=self.usage,
+        shared = self.session.finish(
             stop_reason=stop_reason,
             steps=steps,
-            run_directory=self.store.path,
-            plot=plot,
-            trace_page=last_page if last_page.exists() else None,
-            wandb_directory=self.report.directory,
-            step_rows=self.step_rows,
+            best=best.model_dump(),
+            best_score=best_score,
+            history=records,
+            table=(columns, rows),
         )
+        return OptimizationResult(**vars(shared), best_hyperparameters=best)
 
 
 def optimize_hyperparameters(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -142,39 +141,19 @@ class WandbReport:
 
     def finish(
         self,
-        records: Sequence[Mapping[str, Any]],
+        table: tuple[list[str], list[list[Any]]],
         best: Mapping[str, Any],
         best_file: Path,
         summary: Mapping[str, Any],
     ) -> None:
-        """Log the task-run table, the best hyperparameters as an artifact, the summary; close our own run."""
+        """Log the records table, the best values as an artifact and the summary; close our own run."""
         if self.run is None:
             return
         import wandb
 
-        columns = [
-            "id",
-            "step",
-            "task_parameters",
-            "changed_hyperparameters",
-            "score",
-            "exception",
-            "reflection",
-        ]
-        rows = [
-            [
-                record["id"],
-                record["step"],
-                json.dumps(record["task_parameters"], ensure_ascii=False),
-                json.dumps(record.get("changed", {}), ensure_ascii=False),
-                record.get("score"),
-                record.get("exception"),
-                json.dumps(record.get("reflection"), ensure_ascii=False),
-            ]
-            for record in records
-        ]
-        self.run.log({"optimization/task_runs": wandb.Table(columns=list[str | int](columns), data=rows)})
-        artifact = wandb.Artifact("best_hyperparameters", type="hyperparameters", metadata=dict(best))
+        columns, rows = table
+        self.run.log({"optimization/records": wandb.Table(columns=list[str | int](columns), data=rows)})
+        artifact = wandb.Artifact("best", type="optimization-best", metadata=dict(best))
         artifact.add_file(str(best_file))
         self.run.log_artifact(artifact)
         for key, value in summary.items():

@@ -31,6 +31,7 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
     records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
     assert records.exited
     assert records.config["task"].endswith("tasks.shout") and records.config["budget"]["max_steps"] == 1
+    assert records.config["optimizer"] == "meta"
     steps = {row.get("_step"): row for row in records.history if "optimization/best_score" in row}
     assert set(steps) == {0, 1}
     assert (
@@ -38,11 +39,11 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
     )
     assert all("optimization/tokens" in row and "optimization/cost" in row for row in steps.values())
     logged = {key for row in records.history for key in row}
-    assert "optimization/task_runs._type" in logged
+    assert "optimization/records._type" in logged
     assert {"trace/step_000/spans._type", "trace/step_001/tree._type", "trace/step_001/page._type"} <= logged
-    assert records.summary["optimization/task_runs"] == 4 and records.summary["optimization/stop_reason"]
-    assert any(artifact["type"] == "hyperparameters" for artifact in records.artifacts)
-    table = json.loads(next(Path(result.wandb_directory).rglob("task_runs*.table.json")).read_text())
+    assert records.summary["optimization/records"] == 4 and records.summary["optimization/stop_reason"]
+    assert any(artifact["type"] == "optimization-best" for artifact in records.artifacts)
+    table = json.loads(next(Path(result.wandb_directory).rglob("records*.table.json")).read_text())
     rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
     assert len(rows) == 4 and {
         json.loads(row["changed_hyperparameters"]).get(shout.hyperparameters.name, {}).get("volume")

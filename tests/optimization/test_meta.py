@@ -45,7 +45,7 @@ def test_a_run_records_everything_and_finds_the_best_by_score(tmp_path):
         "run.json",
         "state.json",
         "result.json",
-        "best_hyperparameters.json",
+        "best.json",
         "scores.png",
         "steps/001.json",
     ):
