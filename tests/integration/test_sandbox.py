@@ -1,6 +1,5 @@
 """Generated code in the sandbox: real subprocesses, real limits."""
 
-import os
 import socket
 import time
 from pathlib import Path
