@@ -1,8 +1,12 @@
-"""Optimizers built on the decorators: the meta-optimizer of the original package, with its schemas.
+"""Optimizers built on the decorators: the meta-optimizer of the original package, black-box
+optimization of text and code, and OPRO, sharing one run session (budgets, checkpoints and
+resume, W&B, progress, results).
 
-Nothing below `llm_strategy.optimization` imports it; it is the top floor.
+Nothing below `llm_strategy.optimization` imports it; it is the top floor. `blackbox`, `opro`,
+`judge` and `sandbox` are modules: `from llm_strategy.optimization import blackbox`.
 """
 
+from . import blackbox, judge, opro, sandbox
 from .budget import DEFAULT_PRICES, Budget, Usage
 from .meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
 from .optimizer import LLMOptimizer
@@ -14,6 +18,8 @@ from .schemas import (
     TaskReflection,
     TaskRun,
 )
+from .search import SearchResult
+from .session import RunResult
 from .store import ResumeError
 
 __all__ = [
@@ -26,9 +32,15 @@ __all__ = [
     "OptimizationResult",
     "OptimizationStep",
     "ResumeError",
+    "RunResult",
+    "SearchResult",
     "TaskInfo",
     "TaskReflection",
     "TaskRun",
     "Usage",
+    "blackbox",
+    "judge",
+    "opro",
     "optimize_hyperparameters",
+    "sandbox",
 ]
