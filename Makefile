@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install test test-fast lint demo bench docs docs-serve clean
+.PHONY: help install test test-fast lint demo bench bench-optimizers docs docs-serve clean
 
 help: ## Show this help.
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ demo: $(STAMP) ## Run the main example (offline unless LLM_STRATEGY_MODEL=provid
 
 bench: $(STAMP) ## Run the benchmarks and print ratios against baselines measured in the same run.
 	$(BIN)/python benchmarks/run.py
+
+bench-optimizers: $(STAMP) ## OPRO's linear-regression protocol for every optimizer (MODEL=provider:model; offline smoke test without).
+	MODEL=$(MODEL) STEPS=$(STEPS) REPEATS=$(REPEATS) $(BIN)/python benchmarks/optimizers.py
 
 docs: $(STAMP) ## Build the documentation into site/.
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from ..decorators import llm_explicit_function
 from ..models import resolve_model
 from .budget import Budget
-from .search import Direction, Evaluated, SearchResult, search
+from .search import Direction, Evaluated, SearchResult, StopWhen, search
 
 __all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
 
@@ -77,6 +77,7 @@ def run(
     max_steps: int = 10,
     model: Any = None,
     *,
+    stop_when: StopWhen[Any] | None = None,
     direction: Direction = "maximize",
     candidates_per_step: int = 3,
     history_window: int = 6,
@@ -127,6 +128,7 @@ def run(
         [x0] if isinstance(x0, str) else list(x0),
         direction=direction,
         stop_score=stop_score,
+        stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
         budget=budget,

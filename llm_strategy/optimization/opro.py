@@ -18,7 +18,7 @@ from ..decorators import llm_explicit_function
 from ..models import resolve_model
 from .budget import Budget
 from .execution import run_concurrently
-from .search import Direction, Evaluated, SearchResult, search
+from .search import Direction, Evaluated, SearchResult, StopWhen, search
 
 __all__ = ["OproRequest", "ScoredSolution", "bucketed", "propose_next_solution", "run"]
 
@@ -77,6 +77,7 @@ def run(
     score_range: tuple[float, float] | None = None,
     buckets: int = 100,
     stop_score: float | None = None,
+    stop_when: StopWhen[Any] | None = None,
     max_steps: int = 10,
     budget: Budget | None = None,
     concurrency: int = 8,
@@ -120,6 +121,7 @@ def run(
         solution_type=solution_type,
         direction=direction,
         stop_score=stop_score,
+        stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
         budget=budget,

@@ -24,7 +24,7 @@ from .budget import DEFAULT_PRICES, Budget
 from .execution import run_concurrently
 from .session import RunResult, RunSession
 
-__all__ = ["Direction", "Evaluated", "Proposer", "SearchResult", "search"]
+__all__ = ["Direction", "Evaluated", "Proposer", "SearchResult", "StopWhen", "search"]
 
 X = TypeVar("X")
 Direction = Literal["maximize", "minimize"]
@@ -42,6 +42,9 @@ class Evaluated(Generic[X]):
 
 Proposer = Callable[[Sequence[Evaluated[X]], int, int], Sequence[X]]
 """`(history, how many, step) -> candidates`; may raise `LLMCallError`."""
+
+StopWhen = Callable[[Sequence[Evaluated[X]]], bool]
+"""`(history) -> stop?`, checked after every step: an exact hit, the last losses small enough, ..."""
 
 
 @dataclass(kw_only=True)
@@ -62,6 +65,7 @@ def search(
     solution_type: Any = str,
     direction: Direction = "maximize",
     stop_score: float | None = None,
+    stop_when: StopWhen[X] | None = None,
     max_steps: int = 10,
     candidates_per_step: int = 3,
     budget: Budget | None = None,
@@ -100,7 +104,7 @@ def search(
         with trace("start") as started:
             loop.evaluate(0, [adapter.validate_python(x) for x in x0])
         loop.close_step(0, started)
-        reason, steps = loop.steps(propose, max_steps, candidates_per_step, stop_score)
+        reason, steps = loop.steps(propose, max_steps, candidates_per_step, stop_score, stop_when)
     except BaseException:
         session.progress.close()
         raise
@@ -141,12 +145,19 @@ class _Loop(Generic[X]):
         return best.score >= stop_score if self.direction == "maximize" else best.score <= stop_score
 
     def steps(
-        self, propose: Proposer[X], max_steps: int, count: int, stop_score: float | None
+        self,
+        propose: Proposer[X],
+        max_steps: int,
+        count: int,
+        stop_score: float | None,
+        stop_when: StopWhen[X] | None,
     ) -> tuple[str, int]:
         step = 0
         while True:
             if self.reached(stop_score):
                 return f"stop score {stop_score} reached", step
+            if stop_when is not None and stop_when(self.history()):
+                return "stop condition met", step
             exhausted = self.session.exhausted(step)
             if exhausted is not None or step >= max_steps:
                 return exhausted or "budget spent: steps", step

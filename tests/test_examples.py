@@ -1,0 +1,85 @@
+"""The examples run offline, and the linear-regression protocols stop where they should."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llm_strategy.testing import ScriptedChatModel
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+from linear_regression import Pair, Problem, parse_pair, run_blackbox, run_opro  # noqa: E402
+
+
+def test_the_loss_is_the_mean_squared_error():
+    problem = Problem.make(15, 14, seed=3)
+    assert len(problem.xs) == 50
+    expected = sum((y - (2 * x - 1)) ** 2 for x, y in zip(problem.xs, problem.ys, strict=True)) / 50
+    assert problem.loss(2, -1) == pytest.approx(expected)
+    assert 0.5 < problem.loss(15, 14) < 1.6  # only the noise is left
+    assert len(problem.starts()) == 5 and all(
+        10 <= pair.w <= 20 and 10 <= pair.b <= 20 for pair in problem.starts()
+    )
+
+
+def proposing(*pairs):
+    pending = list(pairs)
+
+    def reply(messages):
+        w, b = pending.pop(0) if len(pending) > 1 else pending[0]
+        return json.dumps({"return_value": {"w": w, "b": b}})
+
+    return ScriptedChatModel(replies=reply)
+
+
+def test_opro_protocol_stops_on_the_exact_hit(tmp_path):
+    problem = Problem.make(15, 14)
+    model = proposing((12, 12), (13, 13), (15, 14))
+    result = run_opro(problem, model, "opro", steps=5, directory=tmp_path)
+    assert result.stop_reason == "stop condition met" and result.best_x == Pair(w=15, b=14)
+
+
+def test_seed_protocol_stops_when_the_last_three_losses_are_below_one(tmp_path):
+    problem = Problem.make(3, 5, seed=1, noise=0.5)
+    best = min(((w, b) for w in range(0, 7) for b in range(2, 9)), key=lambda pair: problem.loss(*pair))
+    assert problem.loss(*best) < 1
+    model = proposing(best)
+    result = run_opro(problem, model, "seed", steps=5, directory=tmp_path)
+    assert result.stop_reason == "stop condition met"
+    assert all(score < 1 for score in [score for score in result.scores if score is not None][-3:])
+
+
+def test_blackbox_reads_pairs_from_text_and_records_unreadable_text(tmp_path):
+    assert (
+        parse_pair("w=15, b=-2") == (15, -2) and parse_pair("(3, 5)") == (3, 5) and parse_pair("none") is None
+    )
+    replies = iter(
+        [
+            json.dumps({"return_value": [{"reasoning": "r", "solution": text}]})
+            for text in ("no numbers", "w=15, b=14")
+        ]
+    )
+    model = ScriptedChatModel(replies=lambda messages: next(replies))
+    result = run_blackbox(Problem.make(15, 14), model, "opro", steps=3, directory=tmp_path)
+    failures = [record for record in result.history if record["score"] is None]
+    assert failures and "write the solution as 'w=<integer>, b=<integer>'" in failures[0]["feedback"]
+    assert result.stop_reason == "stop condition met"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("script", ["customer_database_search.py", "linear_regression.py"])
+def test_examples_run_offline(script, tmp_path):
+    arguments = ["--steps", "1"] if script == "linear_regression.py" else []
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "SyntheticChatModel" in completed.stdout
