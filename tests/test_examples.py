@@ -46,8 +46,10 @@ def test_opro_protocol_stops_on_the_exact_hit(tmp_path):
 def test_seed_protocol_stops_when_the_last_three_losses_are_below_one(tmp_path):
     problem = Problem.make(3, 5, seed=1, noise=0.5)
     best = min(((w, b) for w in range(0, 7) for b in range(2, 9)), key=lambda pair: problem.loss(*pair))
-    assert problem.loss(*best) < 1
-    model = proposing(best)
+    w, b = best
+    neighbours = [(w, b), (w + 1, b), (w - 1, b)]  # each below 1: the noise variance plus E[x^2] = 1/3
+    assert all(problem.loss(*pair) < 1 for pair in neighbours)
+    model = proposing(*neighbours)
     result = run_opro(problem, model, "seed", steps=5, directory=tmp_path)
     assert result.stop_reason == "stop condition met"
     assert all(score < 1 for score in [score for score in result.scores if score is not None][-3:])
