@@ -12,9 +12,11 @@ from llm_strategy.testing import SyntheticChatModel
 ENVIRONMENT_VARIABLE = "LLM_STRATEGY_MODEL"
 
 
-def example_arguments(description: str) -> argparse.Namespace:
-    """Parse `--model provider:model` (default: $LLM_STRATEGY_MODEL, else the offline synthetic model)."""
+def example_arguments(description: str, *, steps: int | None = None) -> argparse.Namespace:
+    """Parse `--model provider:model` (default: $LLM_STRATEGY_MODEL, else offline), and `--steps`."""
     parser = argparse.ArgumentParser(description=description)
+    if steps is not None:
+        parser.add_argument("--steps", type=int, default=steps, help="optimization steps")
     parser.add_argument(
         "--model",
         default=os.environ.get(ENVIRONMENT_VARIABLE),

@@ -1,12 +1,12 @@
 """Optimizers built on the decorators: the meta-optimizer of the original package, black-box
-optimization of text and code, and OPRO, sharing one run session (budgets, checkpoints and
-resume, W&B, progress, results).
+optimization of text and code, OPRO and textual gradients, sharing one run session (budgets,
+checkpoints and resume, W&B, progress, results).
 
 Nothing below `llm_strategy.optimization` imports it; it is the top floor. `blackbox`, `opro`,
-`judge` and `sandbox` are modules: `from llm_strategy.optimization import blackbox`.
+`textgrad`, `judge` and `sandbox` are modules: `from llm_strategy.optimization import blackbox`.
 """
 
-from . import blackbox, judge, opro, sandbox
+from . import blackbox, judge, opro, sandbox, textgrad
 from .budget import DEFAULT_PRICES, Budget, Usage
 from .meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
 from .optimizer import LLMOptimizer
@@ -43,4 +43,5 @@ __all__ = [
     "opro",
     "optimize_hyperparameters",
     "sandbox",
+    "textgrad",
 ]

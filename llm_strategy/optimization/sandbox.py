@@ -36,7 +36,13 @@ __all__ = [
 ]
 
 _BOOTSTRAP = Path(__file__).with_name("sandbox_child.py")
-_SAFE_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+_SAFE_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",  # numerical libraries: one thread, so the memory limit means something
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 class SandboxError(RuntimeError):

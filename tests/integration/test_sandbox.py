@@ -29,7 +29,15 @@ def test_variables_come_back_from_a_clean_interpreter(monkeypatch):
     assert "OPENAI_API_KEY" not in environment and not any(
         "canary" in value for value in environment.values()
     )
-    assert set(environment) <= {"PATH", "LANG", "PYTHONHASHSEED", "HOME", "TMPDIR"}
+    assert set(environment) <= {
+        "PATH",
+        "LANG",
+        "PYTHONHASHSEED",
+        "HOME",
+        "TMPDIR",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+    }
 
 
 def test_an_endless_loop_is_stopped():
