@@ -1,11 +1,11 @@
-"""Linear regression with an LLM as optimizer: fit integer (w, b) with OPRO, black-box and the meta-optimizer.
+"""Linear regression with an LLM as optimizer: fit integer (w, b) with each optimizer of the library.
 
 The seeds' shared toy problem: 50 points from y = w_true * x + b_true + noise. Two stopping
 protocols: OPRO's (stop on the exact hit (w_true, b_true)) and the seed article's (stop once
 the last 3 losses are all below 1).
 
-    python examples/linear_regression.py [--model provider:model] [--optimizer opro|blackbox|meta|all]
-                                         [--w 15 --b 14] [--protocol opro|seed] [--steps 10]
+    python examples/linear_regression.py [--model provider:model] [--w 15 --b 14] [--steps 10]
+        [--optimizer opro|blackbox|meta|textgrad|all] [--protocol opro|seed]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from llm_hyperparameters import track_hyperparameters
 from llm_strategy import resolve_model
 from llm_strategy.optimization import Budget, blackbox, opro, optimize_hyperparameters
+from llm_strategy.optimization import textgrad as tg
 from llm_strategy.optimization.search import Evaluated
 from llm_strategy.testing import SyntheticChatModel
 
@@ -140,6 +141,34 @@ def run_blackbox(problem: Problem, model: Any, protocol: str, steps: int, direct
     )
 
 
+def run_textgrad(problem: Problem, model: Any, steps: int, directory: Path) -> Any:
+    """Textual gradients on the text 'w=.., b=..': the measured loss is the critique that flows back."""
+    start = problem.starts()[0]
+    pair = tg.Variable(f"w={start.w}, b={start.b}", role="the coefficients w and b", requires_grad=True)
+
+    def measured(text: str) -> float:
+        parsed = parse_pair(text)
+        return problem.loss(*parsed) if parsed else float("inf")
+
+    def forward(step: int) -> tg.Variable:
+        loss = measured(pair.value)
+        critique = f"The mean squared error of {pair.value} is {loss:.3f}; lower is better."
+        return tg.Variable(critique, role="the measured error", predecessors=[pair], kind="loss")
+
+    return tg.run(
+        [pair],
+        forward,
+        model=model,
+        steps=steps,
+        evaluate=lambda: -measured(pair.value),
+        constraints=["Write exactly 'w=<integer>, b=<integer>'."],
+        name="linear regression",
+        run_directory=directory / "textgrad",
+        wandb=False,
+        progress=False,
+    )
+
+
 class Dataset(BaseModel):
     """Which data to fit (one fixed dataset here)."""
 
@@ -173,7 +202,7 @@ def main() -> None:
     parser.add_argument(
         "--model", default=os.environ.get("LLM_STRATEGY_MODEL"), help="provider:model (default: offline)"
     )
-    parser.add_argument("--optimizer", choices=["opro", "blackbox", "meta", "all"], default="all")
+    parser.add_argument("--optimizer", choices=["opro", "blackbox", "meta", "textgrad", "all"], default="all")
     parser.add_argument(
         "--protocol", choices=["opro", "seed"], default="opro", help="exact hit, or last 3 losses < 1"
     )
@@ -193,9 +222,16 @@ def main() -> None:
         f"True line: w={problem.w_true}, b={problem.b_true}; "
         f"loss there {problem.loss(problem.w_true, problem.b_true):.3f}"
     )
-    chosen = ["opro", "blackbox", "meta"] if arguments.optimizer == "all" else [arguments.optimizer]
+    chosen = (
+        ["opro", "blackbox", "meta", "textgrad"] if arguments.optimizer == "all" else [arguments.optimizer]
+    )
     with tempfile.TemporaryDirectory() as directory:
         for name in chosen:
+            if name == "textgrad":
+                result = run_textgrad(problem, model, arguments.steps, Path(directory))
+                best = next(iter(result.best_values.values()))
+                print(f"textgrad: best {best}, loss {-(result.best_score or 0):.3f}, {result.steps} steps")
+                continue
             if name == "meta":
                 result = run_meta(problem, model, arguments.steps, Path(directory))
                 best = result.best_hyperparameters.model_dump()

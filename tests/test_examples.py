@@ -12,7 +12,7 @@ from llm_strategy.testing import ScriptedChatModel
 EXAMPLES = Path(__file__).parents[1] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
-from linear_regression import Pair, Problem, parse_pair, run_blackbox, run_opro  # noqa: E402
+from linear_regression import Pair, Problem, parse_pair, run_blackbox, run_opro, run_textgrad  # noqa: E402
 
 
 def test_the_loss_is_the_mean_squared_error():
@@ -70,6 +70,24 @@ def test_blackbox_reads_pairs_from_text_and_records_unreadable_text(tmp_path):
     failures = [record for record in result.history if record["score"] is None]
     assert failures and "write the solution as 'w=<integer>, b=<integer>'" in failures[0]["feedback"]
     assert result.stop_reason == "stop condition met"
+
+
+def test_textgrad_reads_the_measured_error_as_its_gradient(tmp_path):
+    requests = []
+
+    def reply(messages):
+        request = json.loads(messages[1].text)
+        requests.append(request)
+        return json.dumps({"return_value": {"reasoning": "closer", "improved": "w=15, b=14"}})
+
+    problem = Problem.make(15, 14)
+    result = run_textgrad(problem, ScriptedChatModel(replies=reply), steps=1, directory=tmp_path)
+    assert (
+        "mean squared error of w=" in requests[0]["gradients"][0]
+        and "lower is better" in requests[0]["gradients"][0]
+    )
+    assert result.best_values == {"the coefficients w and b": "w=15, b=14"}
+    assert -result.best_score == pytest.approx(problem.loss(15, 14))
 
 
 @pytest.mark.integration
