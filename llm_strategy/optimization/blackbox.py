@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from typing_extensions import Unpack
 
 from ..decorators import llm_explicit_function
 from ..models import resolve_model
-from .budget import Budget
-from .search import Direction, Evaluated, SearchResult, StopWhen, search
+from .search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
 
 __all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
 
@@ -81,17 +80,14 @@ def run(
     direction: Direction = "maximize",
     candidates_per_step: int = 3,
     history_window: int = 6,
-    budget: Budget | None = None,
-    concurrency: int = 4,
-    run_directory: str | Path | None = None,
-    resume: bool = False,
-    wandb: bool = True,
-    progress: bool = True,
+    **options: Unpack[RunOptions],
 ) -> SearchResult[str]:
     """Optimize a text or program `x` for `f(x) -> (score, feedback)`, as llm_optimize's `run` does.
 
     Returns the best score, the score history and the best x (`result.best_score`,
-    `result.scores`, `result.best_x`), with a run directory you can resume.
+    `result.scores`, `result.best_x`), with a run directory you can resume. `options` are
+    the run session's: `budget`, `concurrency`, `run_directory`, `resume`, `wandb`,
+    `wandb_run`, `progress`, `prices`.
 
     Example:
         ```python
@@ -131,13 +127,8 @@ def run(
         stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
-        budget=budget,
-        concurrency=concurrency,
-        run_directory=run_directory,
-        resume=resume,
-        wandb=wandb,
-        progress=progress,
         identity={"question": question, "direction": direction},
+        **options,
     )
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
+from typing_extensions import Unpack
 
 from ..decorators import llm_explicit_function
 from ..models import resolve_model
-from .budget import Budget
 from .execution import run_concurrently
-from .search import Direction, Evaluated, SearchResult, StopWhen, search
+from .search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
 
 __all__ = ["OproRequest", "ScoredSolution", "bucketed", "propose_next_solution", "run"]
 
@@ -79,14 +78,12 @@ def run(
     stop_score: float | None = None,
     stop_when: StopWhen[Any] | None = None,
     max_steps: int = 10,
-    budget: Budget | None = None,
-    concurrency: int = 8,
-    run_directory: str | Path | None = None,
-    resume: bool = False,
-    wandb: bool = True,
-    progress: bool = True,
+    **options: Unpack[RunOptions],
 ) -> SearchResult[Any]:
     """Optimize solutions of `solution_type` for `f(x) -> (score, feedback)` with OPRO's meta-prompt.
+
+    `options` are the run session's (see `blackbox.run`); proposals and evaluations run 8 at
+    once unless `concurrency` says otherwise.
 
     Example:
         ```python
@@ -96,6 +93,7 @@ def run(
     """
     resolved = resolve_model(model)
     sampler = _at_temperature(resolved, temperature)
+    concurrency = options.setdefault("concurrency", 8)
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
 
@@ -124,13 +122,8 @@ def run(
         stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
-        budget=budget,
-        concurrency=concurrency,
-        run_directory=run_directory,
-        resume=resume,
-        wandb=wandb,
-        progress=progress,
         identity={"direction": direction, "solution_type": repr(solution_type)},
+        **options,
     )
 
 

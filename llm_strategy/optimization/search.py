@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import TypeAdapter
+from typing_extensions import TypedDict, Unpack
 
 from llm_hyperparameters import span, trace
 
@@ -24,7 +25,7 @@ from .budget import DEFAULT_PRICES, Budget
 from .execution import run_concurrently
 from .session import RunResult, RunSession
 
-__all__ = ["Direction", "Evaluated", "Proposer", "SearchResult", "StopWhen", "search"]
+__all__ = ["Direction", "Evaluated", "Proposer", "RunOptions", "SearchResult", "StopWhen", "search"]
 
 X = TypeVar("X")
 Direction = Literal["maximize", "minimize"]
@@ -45,6 +46,19 @@ Proposer = Callable[[Sequence[Evaluated[X]], int, int], Sequence[X]]
 
 StopWhen = Callable[[Sequence[Evaluated[X]]], bool]
 """`(history) -> stop?`, checked after every step: an exact hit, the last losses small enough, ..."""
+
+
+class RunOptions(TypedDict, total=False):
+    """What every search-based optimizer passes on to its run session."""
+
+    budget: Budget | None
+    concurrency: int
+    run_directory: str | Path | None
+    resume: bool
+    wandb: bool
+    wandb_run: Any
+    progress: bool
+    prices: Mapping[str, tuple[float, float]]
 
 
 @dataclass(kw_only=True)
@@ -68,17 +82,11 @@ def search(
     stop_when: StopWhen[X] | None = None,
     max_steps: int = 10,
     candidates_per_step: int = 3,
-    budget: Budget | None = None,
-    concurrency: int = 4,
-    run_directory: str | Path | None = None,
-    resume: bool = False,
-    wandb: bool = True,
-    wandb_run: Any = None,
-    progress: bool = True,
-    prices: Any = DEFAULT_PRICES,
     identity: dict[str, Any] | None = None,
+    **options: Unpack[RunOptions],
 ) -> SearchResult[X]:
     """Run the loop: score `x0`, then propose and score candidates for up to `max_steps` steps."""
+    budget, concurrency = options.get("budget"), options.get("concurrency", 4)
     if max_steps < 1:
         raise ValueError(f"max_steps must be at least 1, got {max_steps}")
     if candidates_per_step < 1:
@@ -89,16 +97,15 @@ def search(
     session = RunSession(
         kind,
         {"task": name, **(identity or {})},
-        run_directory=run_directory,
+        run_directory=options.get("run_directory"),
         budget=budget or Budget(max_steps=max_steps),
-        prices=prices,
-        wandb=wandb,
-        wandb_run=wandb_run,
-        progress=progress,
+        prices=options.get("prices", DEFAULT_PRICES),
+        wandb=options.get("wandb", True),
+        wandb_run=options.get("wandb_run"),
+        progress=options.get("progress", True),
     )
-    session.open(
-        resume=resume, config={"direction": direction, "max_steps": max_steps, "stop_score": stop_score}
-    )
+    config = {"direction": direction, "max_steps": max_steps, "stop_score": stop_score}
+    session.open(resume=options.get("resume", False), config=config)
     loop = _Loop(session, f, adapter, direction, concurrency)
     try:
         with trace("start") as started:
