@@ -50,3 +50,18 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
         for row in rows
     } == {None, 1, 4}
     assert all(json.loads(row["reflection"])["hyperparameter_suggestion"] == "louder" for row in rows)
+
+
+def test_search_optimizers_log_to_wandb_through_the_same_session(tmp_path, monkeypatch):
+    from llm_strategy.optimization import blackbox
+
+    from ..optimization.test_search import length, proposer
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    result = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
+                          run_directory=tmp_path / "run", progress=False)  # fmt: skip
+    records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
+    assert records.exited and records.config["optimizer"] == "blackbox"
+    assert records.summary["optimization/best_score"] == 4 and records.summary["optimization/records"] == 2
+    logged = {key for row in records.history for key in row}
+    assert {"optimization/records._type", "trace/step_001/tree._type"} <= logged
