@@ -47,6 +47,11 @@ def test_an_endless_loop_is_stopped():
     assert time.monotonic() - started < 5
 
 
+def test_the_cpu_limit_stops_a_busy_loop_before_the_wall_clock_does():
+    with pytest.raises(SandboxTimeout, match="CPU time"):
+        run_python("while True:\n    pass", limits=SandboxLimits(timeout=20, cpu_seconds=1))
+
+
 def test_unbounded_allocation_is_stopped():
     with pytest.raises(SandboxMemoryError, match="more than 300 MB"):
         run_python(
