@@ -62,37 +62,38 @@ def _optimizer_reply(messages: list[Any]) -> str:
     return json.dumps({"return_value": value})
 
 
-def step_latency() -> Row:
+def step_latency() -> list[Row]:
+    """Step 1 (suggest, 8 task runs, 8 reflections, probability) timed from its trace, against 4 requests."""
     optimizer = SlowModel(replies=_optimizer_reply)
     task_model = SlowModel(replies=lambda messages: '{"return_value": "Tagline!"}')
     with tempfile.TemporaryDirectory() as directory:
         start = time.perf_counter()
         result = optimize_hyperparameters(
-            tagline,
-            [{"product": "kettles"}],
-            optimizer_model=optimizer,
-            task_model=task_model,
-            evaluator=lambda run: 1.0,
-            budget=Budget(max_steps=1),
-            run_directory=Path(directory) / "run",
-            wandb=False,
-            progress=False,
-        )
-        elapsed = time.perf_counter() - start
-    runs = len(result.history)
-    # seed: task + reflection; step: suggest, 8 tasks at once, 8 reflections at once, probability
-    critical = 6 * LATENCY
-    sequential = (2 + 1 + 8 + 8 + 1) * LATENCY
-    ratio = elapsed / critical
-    label = f"{elapsed:.2f} s ({runs} runs)"
-    return Row(
-        "1 step, 8 task runs, 200 ms/request",
-        label,
-        f"{critical:.2f} s critical, {sequential:.1f} s sequential",
-        ratio,
-        "<= 1.5x",
-        ratio <= 1.5,
-    )
+            tagline, [{"product": "kettles"}], optimizer_model=optimizer, task_model=task_model,
+            evaluator=lambda run: 1.0, budget=Budget(max_steps=1), run_directory=Path(directory) / "run",
+            wandb=False, progress=False,
+        )  # fmt: skip
+        whole = time.perf_counter() - start
+        step = json.loads((result.run_directory / "traces" / "step-001.json").read_text())["summary"][
+            "duration_s"
+        ]
+    runs = sum(1 for record in result.history if record["step"] == 1)
+    critical = 4 * LATENCY  # suggest, the task runs at once, the reflections at once, probability
+    sequential = (1 + 8 + 8 + 1) * LATENCY
+    ratio = step / critical
+    label = f"{step:.2f} s ({runs} runs)"
+    baseline = f"{critical:.2f} s ({sequential:.1f} s seq.)"
+    return [
+        Row("1 step, 8 task runs, 200 ms/request", label, baseline, ratio, "<= 1.5x", ratio <= 1.5),
+        Row(
+            "  the whole run: seeds, step 1, plot",
+            f"{whole:.2f} s",
+            "6 requests: 1.20 s",
+            whole / 1.2,
+            "(detail)",
+            True,
+        ),
+    ]
 
 
 def optimizer_characters() -> list[Row]:
@@ -144,4 +145,4 @@ def optimizer_characters() -> list[Row]:
 
 def optimization_rows() -> list[Row]:
     """The meta-optimizer's rows of the report."""
-    return [step_latency(), *optimizer_characters()]
+    return [*step_latency(), *optimizer_characters()]

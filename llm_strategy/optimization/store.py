@@ -45,15 +45,16 @@ class RunStore:
         return True
 
     def write(self, name: str, data: Any) -> Path:
-        """Write JSON atomically: a reader never sees half a file, a kill never leaves one."""
+        """Write JSON atomically: a reader never sees half a file, a killed process never leaves one.
+
+        (The rename is atomic; there is no fsync, so a power cut may lose the last writes.)
+        """
         target = self.path / name
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
                 json.dump(data, file, ensure_ascii=False, indent=1, default=str)
-                file.flush()
-                os.fsync(file.fileno())
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
