@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, TypeAdapter, create_model
 
 from llm_hyperparameters import DefinitionError, Hyperparameters, Span, Trace, current_trace, span
 
@@ -44,7 +44,7 @@ class Task:
         signature = inspect.signature(function)
         names = [name for name in signature.parameters if not name.startswith("_")][1:]
         try:
-            hints = typing.get_type_hints(function)
+            hints = typing.get_type_hints(inspect.unwrap(function))
         except Exception:
             hints = {}
         first = seed[0]
@@ -64,7 +64,7 @@ class Task:
             takes_object = False
         for item in seed:
             parameters_type.model_validate(item)
-        return cls(function, parameters_type, hints.get("return", Any), takes_object)
+        return cls(function, parameters_type, _describable(hints.get("return", Any)), takes_object)
 
     def call(self, model: Any, parameters: BaseModel) -> Any:
         """Run the task once; a coroutine function gets its own event loop."""
@@ -77,6 +77,15 @@ class Task:
         if inspect.isawaitable(result):
             return asyncio.run(_awaited(result))
         return result
+
+
+def _describable(annotation: Any) -> Any:
+    """The task's result type for the optimizer's schemas; Any when pydantic cannot describe it."""
+    try:
+        TypeAdapter(annotation).json_schema()
+    except Exception:
+        return Any
+    return annotation
 
 
 async def _awaited(awaitable: Any) -> Any:

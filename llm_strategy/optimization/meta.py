@@ -215,7 +215,9 @@ class MetaOptimizer:
     def _task_run(self, record: Mapping[str, Any], value: Any = None) -> TaskRun[Any, Any, Any]:
         """The typed task run the evaluator and the optimizer see, with the full optimized values."""
         tuned = self._tuned(record["hyperparameters"])
-        run_type = _parametrized(TaskRun, self.task.parameters_type, Any, self._patch_type(tuned))
+        run_type = _parametrized(
+            TaskRun, self.task.parameters_type, self.task.result_type, self._patch_type(tuned)
+        )
         return run_type(
             task_parameters=record["task_parameters"],
             hyperparameters=tuned,

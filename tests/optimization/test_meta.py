@@ -26,10 +26,11 @@ def options(tmp_path, **extra):
 
 
 def test_a_run_records_everything_and_finds_the_best_by_score(tmp_path):
+    optimizer = optimizer_replying([QUIET])
     result = optimize_hyperparameters(
         shout,
         [Topic(topic="bees"), Topic(topic="ants")],
-        optimizer_model=optimizer_replying([QUIET]),
+        optimizer_model=optimizer,
         task_model=None,
         evaluator=volume_score,
         budget=Budget(max_steps=1),
@@ -63,6 +64,8 @@ def test_a_run_records_everything_and_finds_the_best_by_score(tmp_path):
         run / "traces" / "step-001.html"
     ).exists() and result.trace_page == run / "traces" / "step-001.html"
     assert "step" in result.summary() and "best score: 4.0000" in result.summary()
+    reflect = next(call[0].text for call in optimizer.calls if call[0].text.startswith("LLMOptimizer.reflect"))
+    assert "return_value:string|null" in reflect  # the task's own result type, not `any`
 
 
 def test_llm_functions_are_optimized_through_their_instructions(tmp_path):
