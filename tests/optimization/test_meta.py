@@ -64,7 +64,9 @@ def test_a_run_records_everything_and_finds_the_best_by_score(tmp_path):
         run / "traces" / "step-001.html"
     ).exists() and result.trace_page == run / "traces" / "step-001.html"
     assert "step" in result.summary() and "best score: 4.0000" in result.summary()
-    reflect = next(call[0].text for call in optimizer.calls if call[0].text.startswith("LLMOptimizer.reflect"))
+    reflect = next(
+        call[0].text for call in optimizer.calls if call[0].text.startswith("LLMOptimizer.reflect")
+    )
     assert "return_value:string|null" in reflect  # the task's own result type, not `any`
 
 
