@@ -17,7 +17,7 @@ from llm_strategy.optimization import Budget, optimize_hyperparameters
 from llm_strategy.testing import ScriptedChatModel
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
-from meta_optimization import TOPICS, EssayTask, score_essay, write_essay
+from meta_optimization import optimize_essays
 
 LATENCY = 0.2
 ORIGINAL_CHARACTERS = (7_000, 12_600)
@@ -102,17 +102,8 @@ def optimizer_characters() -> list[Row]:
     model = SyntheticChatModel(seed=7)
     sizes: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        result = optimize_hyperparameters(
-            write_essay,
-            [EssayTask(essay_topic=topic) for topic in TOPICS],
-            optimizer_model=model,
-            task_model=model,
-            evaluator=score_essay,
-            budget=Budget(max_steps=3),
-            stop_probability=0.0,
-            run_directory=Path(directory) / "run",
-            wandb=False,
-            progress=False,
+        result = optimize_essays(
+            model, 3, Path(directory) / "run", stop_probability=0.0, wandb=False, progress=False
         )
         for path in sorted((result.run_directory / "traces").glob("*.json")):
             spans = json.loads(path.read_text())["spans"]

@@ -13,11 +13,12 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from llm_strategy import llm_function, resolve_model
-from llm_strategy.optimization import Budget, TaskRun, optimize_hyperparameters
+from llm_strategy.optimization import Budget, OptimizationResult, TaskRun, optimize_hyperparameters
 from llm_strategy.testing import SyntheticChatModel
 
 
@@ -64,6 +65,20 @@ def score_essay(run: TaskRun[EssayTask, str, BaseModel]) -> tuple[float, str]:
     return round(sum(parts.values()), 4), feedback
 
 
+def optimize_essays(model: Any, steps: int, run_directory: str | Path, **options: Any) -> OptimizationResult:
+    """Optimize `write_essay` over the topics with the rubric; `options` go to the optimizer."""
+    return optimize_hyperparameters(
+        write_essay,
+        [EssayTask(essay_topic=topic) for topic in TOPICS],
+        optimizer_model=model,
+        task_model=model,
+        evaluator=score_essay,
+        budget=Budget(max_steps=steps, max_seconds=600),
+        run_directory=run_directory,
+        **options,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -88,16 +103,7 @@ def main() -> None:
         import shutil
 
         shutil.rmtree(arguments.out)
-    result = optimize_hyperparameters(
-        write_essay,
-        [EssayTask(essay_topic=topic) for topic in TOPICS],
-        optimizer_model=model,
-        task_model=model,
-        evaluator=score_essay,
-        budget=Budget(max_steps=arguments.steps, max_seconds=600),
-        run_directory=arguments.out,
-        resume=arguments.resume,
-    )
+    result = optimize_essays(model, arguments.steps, arguments.out, resume=arguments.resume)
     print()
     print(result.summary())
     best = result.best_hyperparameters[write_essay]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,8 @@ class MetaOptimizer:
         self.session.open(resume=resume, config=config)
         self.usage, self.progress = self.session.usage, self.session.progress
         self.records = {record["id"]: record for record in self.store.task_runs()}
+        self._picked: Mapping[str, Any] | None = None
+        self._records_lock = threading.Lock()
         try:
             with trace("seed runs") as seed_trace:
                 self._seed()
@@ -207,7 +210,8 @@ class MetaOptimizer:
                 score=score, evaluation=evaluation, changed=changed_from_defaults(record["hyperparameters"])
             )
             self.store.write_task_run(record)
-            self.records[run_id] = record
+            with self._records_lock:
+                self.records[run_id] = record
             self.progress.advance(step, self._best()[1], self.usage.total_tokens)
 
         run_concurrently([functools.partial(job, *item) for item in missing], self.concurrency)
@@ -318,7 +322,7 @@ class MetaOptimizer:
     def _suggest(self, step: int, decision: dict[str, Any]) -> dict[str, Any] | None:
         """The task parameters and hyperparameters to try next (recorded), or None after a failure."""
         if "suggestion" in decision:
-            return dict(decision["suggestion"])
+            return self._remember(decision["suggestion"])
         try:
             suggested = LLMOptimizer.suggest_next_optimization_step(
                 self.optimizer_model, self._info(decision)
@@ -341,7 +345,12 @@ class MetaOptimizer:
             ],
         }
         self.store.write_step(step, decision)
-        return dict(decision["suggestion"])
+        return self._remember(decision["suggestion"])
+
+    def _remember(self, suggestion: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep the model's pick of the best values (what counts as best without an evaluator)."""
+        self._picked = suggestion.get("best_hyperparameters") or self._picked
+        return dict(suggestion)
 
     def _probability(self, step: int, decision: dict[str, Any]) -> float | None:
         if "probability" not in decision:
@@ -359,7 +368,8 @@ class MetaOptimizer:
     # -- best, bookkeeping and the end -------------------------------------------------------------
 
     def _ordered(self) -> list[dict[str, Any]]:
-        return [self.records[run_id] for run_id in sorted(self.records)]
+        with self._records_lock:  # task runs finish, and are added, on several threads
+            return [self.records[run_id] for run_id in sorted(self.records)]
 
     def _best(self) -> tuple[Hyperparameters, float | None]:
         """The best full hyperparameters so far and their mean score (measured, or the LLM's pick)."""
@@ -368,11 +378,8 @@ class MetaOptimizer:
             chosen = best_candidate(records, getattr(self, "entries", None))
             if chosen is not None:
                 return Hyperparameters(chosen[0]), chosen[1]
-        for step in range(len(self.session.rows), 0, -1):
-            decision = self.store.step(step) or {}
-            picked = (decision.get("suggestion") or {}).get("best_hyperparameters")
-            if picked and records:
-                return Hyperparameters(merge(records[0]["hyperparameters"], picked)), None
+        if self._picked and records:
+            return Hyperparameters(merge(records[0]["hyperparameters"], self._picked)), None
         return (Hyperparameters(records[0]["hyperparameters"]) if records else self.initial.copy()), None
 
     def _close_step(self, step: int, step_trace: Trace, probability: float | None) -> None:

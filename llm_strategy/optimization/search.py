@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,15 +129,22 @@ class _Loop(Generic[X]):
         limit: int,
     ) -> None:
         self.session, self.f, self.adapter, self.direction, self.limit = session, f, adapter, direction, limit
-        self.records = {record["id"]: record for record in session.store.task_runs()}
+        self.records: dict[str, dict[str, Any]] = {}
+        self.evaluated: dict[str, Evaluated[X]] = {}
+        self._lock = threading.Lock()  # candidates are scored, and added, from several threads
+        for record in session.store.task_runs():
+            self.add(record)
+
+    def add(self, record: dict[str, Any]) -> None:
+        """Keep a scored record, and its typed form for the history."""
+        x = self.adapter.validate_python(record["x"])
+        with self._lock:
+            self.evaluated[record["id"]] = Evaluated(x, record["score"], record["feedback"], record["step"])
+            self.records[record["id"]] = record
 
     def history(self) -> list[Evaluated[X]]:
-        return [
-            Evaluated(
-                self.adapter.validate_python(record["x"]), record["score"], record["feedback"], record["step"]
-            )
-            for record in (self.records[key] for key in sorted(self.records))
-        ]
+        with self._lock:
+            return [self.evaluated[key] for key in sorted(self.evaluated)]
 
     def best(self) -> Evaluated[X] | None:
         scored = [item for item in self.history() if item.score is not None]
@@ -221,7 +229,7 @@ class _Loop(Generic[X]):
                 "feedback": feedback,
             }
             self.session.store.write_task_run(record)
-            self.records[record_id] = record
+            self.add(record)
             best = self.best()
             self.session.progress.advance(step, best.score if best else None, self.session.usage.total_tokens)
 
