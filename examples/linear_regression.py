@@ -26,7 +26,7 @@ from llm_hyperparameters import track_hyperparameters
 from llm_strategy import resolve_model
 from llm_strategy.optimization import Budget, blackbox, opro, optimize_hyperparameters
 from llm_strategy.optimization import textgrad as tg
-from llm_strategy.optimization.search import Evaluated
+from llm_strategy.optimization._search import Evaluated
 from llm_strategy.testing import SyntheticChatModel
 
 TASK = "Find integers w and b so that y = w * x + b fits the data: the lowest mean squared error."

@@ -10,8 +10,7 @@ from pathlib import Path
 from common import chosen_model, example_arguments
 from customer_database_search import Customer, MockCustomerDatabase
 
-from llm_hyperparameters import Hyperparameters, trace, write_html
-from llm_hyperparameters.exporters.wandb import log_trace
+from llm_hyperparameters import Hyperparameters, log_trace, trace, write_html
 from llm_strategy import llm_strategy
 
 

@@ -8,11 +8,13 @@
 It imports neither `llm_strategy` nor langchain.
 """
 
-from .errors import DefinitionError
-from .exporters.html import render_html, write_html
-from .redaction import Redactor, is_secret_name
-from .scope import Hyperparameters
-from .tracing import (
+from typing import TYPE_CHECKING, Any
+
+from ._errors import DefinitionError
+from ._exporters.html import render_html, write_html
+from ._redaction import Redactor, is_secret_name
+from ._scope import Hyperparameters
+from ._tracing import (
     Span,
     SpanError,
     Trace,
@@ -23,7 +25,11 @@ from .tracing import (
     trace,
     tracing_active,
 )
-from .tracking import TrackedHyperparameters, lookup, register, registered, track_hyperparameters
+from ._tracking import TrackedHyperparameters, lookup, register, registered, track_hyperparameters
+
+if TYPE_CHECKING:
+    from ._exporters.wandb import log_trace
+    from ._exporters.wandb_file import read_run_file
 
 __all__ = [
     "DefinitionError",
@@ -36,7 +42,9 @@ __all__ = [
     "current_span",
     "current_trace",
     "is_secret_name",
+    "log_trace",
     "lookup",
+    "read_run_file",
     "register",
     "registered",
     "render_html",
@@ -47,3 +55,15 @@ __all__ = [
     "track_hyperparameters",
     "write_html",
 ]
+
+
+_LAZY = {"log_trace": "._exporters.wandb", "read_run_file": "._exporters.wandb_file"}
+
+
+def __getattr__(name: str) -> Any:
+    """W&B names load on first use, so importing the package never imports wandb."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'llm_hyperparameters' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name], __name__), name)

@@ -14,9 +14,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .cache import SQLiteResponseCache, enable_response_cache
+    from ._cache import SQLiteResponseCache, enable_response_cache
+    from ._decorators import llm_dataclass, llm_explicit_function, llm_function, llm_strategy
+    from ._function import LLMFunction
+    from ._models import resolve_model
+    from ._settings import LLMSettings
     from .chat_chain import ChatChain
-    from .decorators import llm_dataclass, llm_explicit_function, llm_function, llm_strategy
     from .errors import (
         DefinitionError,
         LLMCallError,
@@ -25,27 +28,24 @@ if TYPE_CHECKING:
         ProviderError,
         TypeVarBindingError,
     )
-    from .function import LLMFunction
-    from .models import resolve_model
-    from .settings import LLMSettings
 
 _EXPORTS = {
     "ChatChain": "chat_chain",
     "DefinitionError": "errors",
     "LLMCallError": "errors",
-    "LLMFunction": "function",
-    "LLMSettings": "settings",
+    "LLMFunction": "_function",
+    "LLMSettings": "_settings",
     "OutputParseError": "errors",
     "ParseAttempt": "errors",
     "ProviderError": "errors",
-    "SQLiteResponseCache": "cache",
+    "SQLiteResponseCache": "_cache",
     "TypeVarBindingError": "errors",
-    "enable_response_cache": "cache",
-    "llm_dataclass": "decorators",
-    "llm_explicit_function": "decorators",
-    "llm_function": "decorators",
-    "llm_strategy": "decorators",
-    "resolve_model": "models",
+    "enable_response_cache": "_cache",
+    "llm_dataclass": "_decorators",
+    "llm_explicit_function": "_decorators",
+    "llm_function": "_decorators",
+    "llm_strategy": "_decorators",
+    "resolve_model": "_models",
 }
 
 __all__ = [

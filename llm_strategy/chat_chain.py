@@ -8,11 +8,11 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from .attempts import Attempts, attempts, run, run_async
-from .models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
-from .prompts import reply_instruction
-from .settings import LLMSettings, settings_in_force
-from .spec import describe_call
+from ._attempts import Attempts, attempts, run, run_async
+from ._models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
+from ._prompts import reply_instruction
+from ._settings import LLMSettings, settings_in_force
+from ._spec import describe_call
 
 __all__ = ["ChatChain"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llm_hyperparameters.errors import DefinitionError
+from llm_hyperparameters._errors import DefinitionError
 
 __all__ = [
     "DefinitionError",

@@ -7,7 +7,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
-from llm_strategy.models import supports_native_output
+from llm_strategy._models import supports_native_output
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 from .helpers import scripted

@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel, TypeAdapter
 
 from llm_strategy import LLMCallError, LLMSettings, OutputParseError, llm_function
-from llm_strategy.parsing import ReplyError, extract_json, parse_reply
+from llm_strategy._parsing import ReplyError, extract_json, parse_reply
 
 from .helpers import scripted
 

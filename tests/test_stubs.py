@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_strategy.stubs import is_stub, unwrap_member
+from llm_strategy._stubs import is_stub, unwrap_member
 
 
 def with_docstring(x: int) -> int:
@@ -129,6 +129,6 @@ OTHER_PYTHONS = sorted(
 @pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python 3.12/3.13 interpreter on this machine")
 @pytest.mark.parametrize("python", OTHER_PYTHONS or [sys.executable])
 def test_stub_detection_on_other_interpreters(python, tmp_path):
-    module = Path(__file__).parents[1] / "llm_strategy" / "stubs.py"
+    module = Path(__file__).parents[1] / "llm_strategy" / "_stubs.py"
     result = subprocess.run([python, "-c", PROBE, str(module)], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[True, True, True, False, False]"

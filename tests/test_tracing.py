@@ -5,7 +5,7 @@ from langchain_core.language_models.fake import FakeListLLM
 
 from llm_hyperparameters import Hyperparameters, span, trace
 from llm_strategy import ChatChain, OutputParseError, llm_function
-from llm_strategy.tracing import TraceCallbackHandler
+from llm_strategy._tracing import TraceCallbackHandler
 
 from .helpers import scripted
 

@@ -7,10 +7,10 @@ Nothing below `llm_strategy.optimization` imports it; it is the top floor. `blac
 """
 
 from . import blackbox, judge, opro, sandbox, textgrad
-from .budget import DEFAULT_PRICES, Budget, Usage
-from .meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
-from .optimizer import LLMOptimizer
-from .schemas import (
+from ._budget import DEFAULT_PRICES, Budget, Usage
+from ._meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
+from ._optimizer import LLMOptimizer
+from ._schemas import (
     ImprovementProbability,
     OptimizationInfo,
     OptimizationStep,
@@ -18,9 +18,9 @@ from .schemas import (
     TaskReflection,
     TaskRun,
 )
-from .search import SearchResult
-from .session import RunResult
-from .store import ResumeError
+from ._search import SearchResult
+from ._session import RunResult
+from ._store import ResumeError
 
 __all__ = [
     "DEFAULT_PRICES",

@@ -14,9 +14,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
 
-from ..decorators import llm_explicit_function
-from ..models import resolve_model
-from .search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
+from .._decorators import llm_explicit_function
+from .._models import resolve_model
+from ._search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
 
 __all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
 

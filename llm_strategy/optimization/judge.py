@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..decorators import llm_explicit_function
-from ..models import resolve_model
+from .._decorators import llm_explicit_function
+from .._models import resolve_model
 
 __all__ = ["JudgeRequest", "Judgement", "judge_solution", "parse_score", "rubric_scorer"]
 

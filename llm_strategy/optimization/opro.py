@@ -14,10 +14,10 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
 
-from ..decorators import llm_explicit_function
-from ..models import resolve_model
-from .execution import run_concurrently
-from .search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
+from .._decorators import llm_explicit_function
+from .._models import resolve_model
+from ._execution import run_concurrently
+from ._search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
 
 __all__ = ["OproRequest", "ScoredSolution", "bucketed", "propose_next_solution", "run"]
 

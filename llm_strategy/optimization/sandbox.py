@@ -35,7 +35,7 @@ __all__ = [
     "run_python",
 ]
 
-_BOOTSTRAP = Path(__file__).with_name("sandbox_child.py")
+_BOOTSTRAP = Path(__file__).with_name("_sandbox_child.py")
 _SAFE_ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",

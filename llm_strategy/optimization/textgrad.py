@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field
 
 from llm_hyperparameters import trace
 
-from ..decorators import llm_explicit_function
+from .._decorators import llm_explicit_function
+from .._models import resolve_model
 from ..errors import LLMCallError
-from ..models import resolve_model
-from .budget import Budget
-from .execution import run_concurrently
-from .session import RunResult, RunSession
+from ._budget import Budget
+from ._execution import run_concurrently
+from ._session import RunResult, RunSession
 
 __all__ = [
     "TextGradResult",

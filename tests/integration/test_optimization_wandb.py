@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_hyperparameters.exporters.wandb_file import read_run_file
+from llm_hyperparameters import read_run_file
 from llm_strategy.optimization import Budget, optimize_hyperparameters
 
 from ..optimization.tasks import optimizer_replying, shout, volume_score

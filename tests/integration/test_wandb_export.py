@@ -4,9 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_hyperparameters import span, trace
-from llm_hyperparameters.exporters.wandb import log_trace
-from llm_hyperparameters.exporters.wandb_file import read_run_file
+from llm_hyperparameters import log_trace, read_run_file, span, trace
 from llm_strategy import llm_function
 
 from ..helpers import scripted

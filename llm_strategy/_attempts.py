@@ -14,11 +14,11 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
 from pydantic import TypeAdapter
 
+from ._models import Reply, send, send_async
+from ._parsing import ReplyError, parse_reply
+from ._prompts import retry_messages
+from ._settings import LLMSettings
 from .errors import OutputParseError, ParseAttempt
-from .models import Reply, send, send_async
-from .parsing import ReplyError, parse_reply
-from .prompts import retry_messages
-from .settings import LLMSettings
 
 __all__ = ["Attempts", "Outcome", "Request", "attempts", "run", "run_async"]
 

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..tracing import Trace
+from .._tracing import Trace
 
 __all__ = ["render_html", "write_html"]
 

@@ -16,12 +16,12 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typing_extensions import TypedDict
 
-from .descriptions import apply_descriptions, described_keys, input_fields
-from .docstrings import parse_docstring
+from ._descriptions import apply_descriptions, described_keys, input_fields
+from ._docstrings import parse_docstring
+from ._generics import bind_type_vars, substitute, type_vars_in
+from ._parsing import RETURN_FIELD
+from ._schema import Outline, compact_json_schema, json_schema_of
 from .errors import DefinitionError
-from .generics import bind_type_vars, substitute, type_vars_in
-from .parsing import RETURN_FIELD
-from .schema import Outline, compact_json_schema, json_schema_of
 
 __all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "describe_call"]
 

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..tracing import Trace
+from .._tracing import Trace
 from .html import render_html
 
 __all__ = ["SPAN_COLUMNS", "ensure_offline_default", "log_trace"]

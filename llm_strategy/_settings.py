@@ -24,7 +24,7 @@ _TEMPLATE_FIELDS = {
 
 
 class LLMSettings(BaseModel):
-    """How calls are prompted and retried; a tracked hyperparameter named `llm_strategy.settings`.
+    """How calls are prompted and retried; a tracked hyperparameter named `llm_strategy._settings`.
 
     Example:
         ```python

@@ -13,8 +13,8 @@ from langchain_core.messages import BaseMessage
 
 from llm_hyperparameters import Span
 
+from ._tracing import request_span
 from .errors import DefinitionError, ProviderError
-from .tracing import request_span
 
 __all__ = [
     "Conversation",

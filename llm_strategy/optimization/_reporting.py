@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llm_hyperparameters import Trace
-from llm_hyperparameters.exporters.wandb import ensure_offline_default, log_trace
+from llm_hyperparameters._exporters.wandb import ensure_offline_default, log_trace
 
 __all__ = ["Progress", "WandbReport", "plot_scores", "summary_table"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ..decorators import llm_explicit_function
-from .schemas import ImprovementProbability, OptimizationInfo, OptimizationStep, TaskReflection, TaskRun
+from .._decorators import llm_explicit_function
+from ._schemas import ImprovementProbability, OptimizationInfo, OptimizationStep, TaskReflection, TaskRun
 
 __all__ = ["LLMOptimizer"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from llm_hyperparameters import Trace, write_html
 
-from .budget import DEFAULT_PRICES, Budget, Usage
-from .reporting import Progress, WandbReport, plot_scores, summary_table
-from .store import RunStore
+from ._budget import DEFAULT_PRICES, Budget, Usage
+from ._reporting import Progress, WandbReport, plot_scores, summary_table
+from ._store import RunStore
 
 __all__ = ["RunResult", "RunSession"]
 

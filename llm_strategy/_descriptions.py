@@ -12,7 +12,7 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .parsing import RETURN_FIELD
+from ._parsing import RETURN_FIELD
 
 __all__ = ["RETURN_KEY", "apply_descriptions", "described_keys", "input_fields"]
 

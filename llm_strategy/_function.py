@@ -11,13 +11,13 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from langchain_core.language_models import BaseLanguageModel
 
 from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, register, span, tracing_active
-from llm_hyperparameters.tracking import stable_name
+from llm_hyperparameters._tracking import stable_name
 
-from .attempts import Attempts, Outcome, attempts, run, run_async
-from .models import Conversation, resolve_model, uses_native_output
-from .prompts import call_messages, render_arguments
-from .settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
-from .spec import FunctionSpec, Instructions
+from ._attempts import Attempts, Outcome, attempts, run, run_async
+from ._models import Conversation, resolve_model, uses_native_output
+from ._prompts import call_messages, render_arguments
+from ._settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
+from ._spec import FunctionSpec, Instructions
 
 __all__ = ["LLMFunction"]
 

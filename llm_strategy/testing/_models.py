@@ -17,9 +17,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
-from ..parsing import RETURN_FIELD, ReplyError, extract_json
-from .outline_reader import read_output_schema
-from .synthesis import synthesize
+from .._parsing import RETURN_FIELD, ReplyError, extract_json
+from ._outline_reader import read_output_schema
+from ._synthesis import synthesize
 
 __all__ = ["RecordingChatModel", "ScriptedChatModel", "SyntheticChatModel"]
 

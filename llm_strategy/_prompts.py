@@ -6,8 +6,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from .settings import LLMSettings
-from .spec import CallSchema
+from ._settings import LLMSettings
+from ._spec import CallSchema
 
 __all__ = [
     "call_messages",

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, overload
 
+from ._function import LLMFunction
+from ._models import resolve_model
+from ._settings import LLMSettings
+from ._spec import FunctionSpec, InputStyle
+from ._stubs import is_stub, unwrap_member
 from .errors import DefinitionError
-from .function import LLMFunction
-from .models import resolve_model
-from .settings import LLMSettings
-from .spec import FunctionSpec, InputStyle
-from .stubs import is_stub, unwrap_member
 
 __all__ = ["llm_dataclass", "llm_explicit_function", "llm_function", "llm_strategy"]
 

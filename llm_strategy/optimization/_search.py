@@ -22,9 +22,9 @@ from typing_extensions import TypedDict, Unpack
 from llm_hyperparameters import span, trace
 
 from ..errors import LLMCallError
-from .budget import DEFAULT_PRICES, Budget
-from .execution import run_concurrently
-from .session import RunResult, RunSession
+from ._budget import DEFAULT_PRICES, Budget
+from ._execution import run_concurrently
+from ._session import RunResult, RunSession
 
 __all__ = ["Direction", "Evaluated", "Proposer", "RunOptions", "SearchResult", "StopWhen", "search"]
 

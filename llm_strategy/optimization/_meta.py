@@ -18,17 +18,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from llm_hyperparameters import Hyperparameters, Trace, lookup, trace
-from llm_hyperparameters.tracking import stable_name
+from llm_hyperparameters._tracking import stable_name
 
+from .._models import resolve_model
 from ..errors import LLMCallError
-from ..models import resolve_model
-from .budget import DEFAULT_PRICES, Budget
-from .candidates import changed_from_defaults, diff, merge, patch_model
-from .execution import Task, evaluate, run_concurrently, run_task
-from .optimizer import LLMOptimizer
-from .schemas import OptimizationInfo, TaskInfo, TaskReflection, TaskRun
-from .scoring import best_candidate
-from .session import RunResult, RunSession
+from ._budget import DEFAULT_PRICES, Budget
+from ._candidates import changed_from_defaults, diff, merge, patch_model
+from ._execution import Task, evaluate, run_concurrently, run_task
+from ._optimizer import LLMOptimizer
+from ._schemas import OptimizationInfo, TaskInfo, TaskReflection, TaskRun
+from ._scoring import best_candidate
+from ._session import RunResult, RunSession
 
 __all__ = ["MetaOptimizer", "OptimizationResult", "optimize_hyperparameters"]
 

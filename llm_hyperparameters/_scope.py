@@ -16,7 +16,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 if TYPE_CHECKING:
-    from .tracking import TrackedHyperparameters
+    from ._tracking import TrackedHyperparameters
 
 __all__ = ["Hyperparameters", "scopes_active", "values_in_force"]
 
@@ -132,7 +132,7 @@ class Hyperparameters:
     @classmethod
     def schema_model(cls, names: list[str] | None = None) -> type[BaseModel]:
         """A pydantic model with one optional field per tracked function (or per name given)."""
-        from .tracking import registered
+        from ._tracking import registered
 
         tracked = registered()
         chosen = sorted(tracked) if names is None else names
@@ -178,7 +178,7 @@ def _field(name: str, entry: TrackedHyperparameters) -> Any:
 
 
 def _tracked(key: Any) -> TrackedHyperparameters:
-    from .tracking import lookup
+    from ._tracking import lookup
 
     return lookup(key)
 

@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .errors import DefinitionError
-from .scope import scopes_active, values_in_force
-from .tracing import call_span, tracing_active
+from ._errors import DefinitionError
+from ._scope import scopes_active, values_in_force
+from ._tracing import call_span, tracing_active
 
 __all__ = [
     "TrackedHyperparameters",

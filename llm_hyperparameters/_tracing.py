@@ -119,26 +119,26 @@ class Trace:
 
     def summary(self) -> dict[str, Any]:
         """Counts, token usage and latency over the whole trace."""
-        from .exporters.json import summarize
+        from ._exporters.json import summarize
 
         return summarize(self)
 
     def to_dict(self, *, max_chars: int = 20_000) -> dict[str, Any]:
         """The trace as JSON-compatible data, secrets redacted and very long strings truncated."""
-        from .exporters.json import trace_to_dict
+        from ._exporters.json import trace_to_dict
 
         return trace_to_dict(self, max_chars=max_chars)
 
     def to_json(self, *, indent: int | None = None, max_chars: int = 20_000) -> str:
         """`to_dict()` as JSON text."""
-        from .exporters.json import trace_to_json
+        from ._exporters.json import trace_to_json
 
         return trace_to_json(self, indent=indent, max_chars=max_chars)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
         """A trace from `to_dict()` output."""
-        from .exporters.json import trace_from_dict
+        from ._exporters.json import trace_from_dict
 
         return trace_from_dict(data)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..redaction import Redactor
-from ..tracing import Span, SpanError, Trace
+from .._redaction import Redactor
+from .._tracing import Span, SpanError, Trace
 
 __all__ = ["SCHEMA", "VERSION", "summarize", "trace_from_dict", "trace_to_dict", "trace_to_json"]
 
