@@ -77,7 +77,7 @@ def step_latency() -> list[Row]:
         step = json.loads((result.run_directory / "traces" / "step-001.json").read_text())["summary"][
             "duration_s"
         ]
-    runs = sum(1 for record in result.history if record["step"] == 1)
+    runs = sum(1 for record in result.history if record.step == 1)
     critical = 4 * LATENCY  # suggest, the task runs at once, the reflections at once, probability
     sequential = (1 + 8 + 8 + 1) * LATENCY
     ratio = step / critical

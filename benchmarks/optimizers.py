@@ -35,7 +35,7 @@ Outcome = tuple[float | None, int]  # (steps to the exact hit or None, unique pa
 def llm_outcome(result: Any, problem: Problem, pair_of: Callable[[Any], tuple[int, int] | None]) -> Outcome:
     """Steps until the exact hit (None without one) and unique pairs, from a search result's history."""
     target = (problem.w_true, problem.b_true)
-    pairs = [(record["step"], pair_of(record["x"])) for record in result.history]
+    pairs = [(record.step, pair_of(record.x)) for record in result.history]
     hits = [step for step, pair in pairs if pair == target]
     return (float(min(hits)) if hits else None), len({pair for _, pair in pairs if pair is not None})
 
@@ -44,8 +44,8 @@ def meta_outcome(result: Any, problem: Problem) -> Outcome:
     target = (problem.w_true, problem.b_true)
     pairs = []
     for record in result.history:
-        values = next(iter(record["hyperparameters"].values()), {})
-        pairs.append((record["step"], (values.get("w"), values.get("b"))))
+        values = next(iter(record.hyperparameters.values()), {})
+        pairs.append((record.step, (values.get("w"), values.get("b"))))
     hits = [step for step, pair in pairs if pair == target]
     return (float(min(hits)) if hits else None), len({pair for _, pair in pairs})
 

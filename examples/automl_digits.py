@@ -9,14 +9,12 @@ test set). Generated code runs in the sandbox (isolated, limited, no network, no
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from common import chosen_model, example_arguments
+from common import chosen_model, example_arguments, report
 
 from llm_strategy.optimization import blackbox
-from llm_strategy.optimization.sandbox import SandboxError, SandboxLimits, run_python
+from llm_strategy.optimization.sandbox import SandboxLimits, run_python
 
 START = """\
 from sklearn.linear_model import LogisticRegression
@@ -72,17 +70,14 @@ def main() -> None:
     data = splits()
 
     def f(code: str) -> tuple[float, str]:
-        try:
-            score = accuracy(code, data, "val")
-        except SandboxError as error:
-            return 0.0, f"the code failed: {error}"
+        score = accuracy(code, data, "val")  # code that fails raises: a recorded failure, with the reason
         return score, f"validation accuracy {score:.4f}"
 
-    with tempfile.TemporaryDirectory() as directory:
-        result = blackbox.run(
-            "AutoML on the scikit-learn digits", QUESTION, f, START, None, arguments.steps, model,
-            candidates_per_step=2, run_directory=Path(directory) / "run", wandb=False,
-        )  # fmt: skip
+    result = blackbox.run(
+        "AutoML on the scikit-learn digits", QUESTION, f, START, None, arguments.steps, model,
+        candidates_per_step=2, wandb=False,
+    )  # fmt: skip
+    report(result)
     print(f"\nBest validation accuracy: {result.best_score:.4f} ({result.stop_reason})")
     print(
         f"Test accuracy of the best code, measured once: {accuracy(result.best_x or START, data, 'test'):.4f}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from llm_strategy import resolve_model
@@ -37,3 +38,11 @@ def chosen_model(arguments: argparse.Namespace) -> Any:
         "for a real model.\n"
     )
     return SyntheticChatModel(seed=arguments.seed)
+
+
+def report(result: Any) -> None:
+    """Say where the run is kept; exit non-zero with the first error when nothing succeeded."""
+    print(f"Run directory: {result.run_directory}  (trace index: {result.trace_page})")
+    if result.failed:
+        print(f"FAILED: no task run succeeded. The first error: {result.first_error}", file=sys.stderr)
+        raise SystemExit(1)

@@ -14,7 +14,6 @@ import argparse
 import os
 import random
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,8 @@ from pydantic import BaseModel, Field
 
 from llm_hyperparameters import track_hyperparameters
 from llm_strategy import resolve_model
-from llm_strategy.optimization import Budget, blackbox, opro, optimize_hyperparameters
+from llm_strategy.optimization import Evaluated, blackbox, opro, optimize_hyperparameters
 from llm_strategy.optimization import textgrad as tg
-from llm_strategy.optimization._search import Evaluated
 from llm_strategy.testing import SyntheticChatModel
 
 TASK = "Find integers w and b so that y = w * x + b fits the data: the lowest mean squared error."
@@ -95,7 +93,7 @@ def parse_pair(text: str) -> tuple[int, int] | None:
     return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else None
 
 
-def run_opro(problem: Problem, model: Any, protocol: str, steps: int, directory: Path) -> Any:
+def run_opro(problem: Problem, model: Any, protocol: str, steps: int, directory: Path | None) -> Any:
     """OPRO with typed (w, b) solutions, 8 proposals per step, minimizing the loss."""
     return opro.run(
         TASK,
@@ -107,13 +105,13 @@ def run_opro(problem: Problem, model: Any, protocol: str, steps: int, directory:
         candidates_per_step=8,
         stop_when=stop_condition(problem, protocol),
         max_steps=steps,
-        run_directory=directory / "opro",
+        run_directory=directory / "opro" if directory else None,
         wandb=False,
         progress=False,
     )
 
 
-def run_blackbox(problem: Problem, model: Any, protocol: str, steps: int, directory: Path) -> Any:
+def run_blackbox(problem: Problem, model: Any, protocol: str, steps: int, directory: Path | None) -> Any:
     """The black-box optimizer on text 'w=.., b=..'; text without two integers is a recorded failure."""
 
     def f(text: str) -> tuple[float, str]:
@@ -135,13 +133,13 @@ def run_blackbox(problem: Problem, model: Any, protocol: str, steps: int, direct
         direction="minimize",
         candidates_per_step=8,
         stop_when=stop_condition(problem, protocol),
-        run_directory=directory / "blackbox",
+        run_directory=directory / "blackbox" if directory else None,
         wandb=False,
         progress=False,
     )
 
 
-def run_textgrad(problem: Problem, model: Any, steps: int, directory: Path) -> Any:
+def run_textgrad(problem: Problem, model: Any, steps: int, directory: Path | None) -> Any:
     """Textual gradients on the text 'w=.., b=..': the measured loss is the critique that flows back."""
     start = problem.starts()[0]
     pair = tg.Variable(f"w={start.w}, b={start.b}", role="the coefficients w and b", requires_grad=True)
@@ -159,11 +157,11 @@ def run_textgrad(problem: Problem, model: Any, steps: int, directory: Path) -> A
         [pair],
         forward,
         model=model,
-        steps=steps,
+        max_steps=steps,
         evaluate=lambda: -measured(pair.value),
         constraints=["Write exactly 'w=<integer>, b=<integer>'."],
         name="linear regression",
-        run_directory=directory / "textgrad",
+        run_directory=directory / "textgrad" if directory else None,
         wandb=False,
         progress=False,
     )
@@ -175,7 +173,7 @@ class Dataset(BaseModel):
     name: str = Field(description="The dataset's name.")
 
 
-def run_meta(problem: Problem, model: Any, steps: int, directory: Path) -> Any:
+def run_meta(problem: Problem, model: Any, steps: int, directory: Path | None) -> Any:
     """The meta-optimizer on a tracked function whose hyperparameters are w and b."""
 
     @track_hyperparameters
@@ -189,9 +187,9 @@ def run_meta(problem: Problem, model: Any, steps: int, directory: Path) -> Any:
         optimizer_model=model,
         task_model=None,
         evaluator=lambda run: (-run.return_value, f"mean squared error {run.return_value:.3f}"),
-        budget=Budget(max_steps=steps),
+        max_steps=steps,
         stop_probability=0.0,
-        run_directory=directory / "meta",
+        run_directory=directory / "meta" if directory else None,
         wandb=False,
         progress=False,
     )
@@ -225,28 +223,27 @@ def main() -> None:
     chosen = (
         ["opro", "blackbox", "meta", "textgrad"] if arguments.optimizer == "all" else [arguments.optimizer]
     )
-    with tempfile.TemporaryDirectory() as directory:
-        for name in chosen:
-            if name == "textgrad":
-                result = run_textgrad(problem, model, arguments.steps, Path(directory))
-                best = next(iter(result.best_values.values()))
-                print(f"textgrad: best {best}, loss {-(result.best_score or 0):.3f}, {result.steps} steps")
-                continue
-            if name == "meta":
-                result = run_meta(problem, model, arguments.steps, Path(directory))
-                best = result.best_hyperparameters.model_dump()
-                print(
-                    f"meta:     best {best}, loss {-(result.best_score or 0):.3f}, "
-                    f"{result.steps} steps, {result.stop_reason}"
-                )
-                continue
+    for name in chosen:
+        if name == "textgrad":
+            result = run_textgrad(problem, model, arguments.steps, None)
+            best = next(iter(result.best_values.values()))
+            print(f"textgrad: best {best}, loss {-(result.best_score or 0):.3f}, {result.steps} steps")
+        elif name == "meta":
+            result = run_meta(problem, model, arguments.steps, None)
+            best = result.best_hyperparameters.model_dump()
+            print(
+                f"meta:     best {best}, loss {-(result.best_score or 0):.3f}, "
+                f"{result.steps} steps, {result.stop_reason}"
+            )
+        else:
             runner = run_opro if name == "opro" else run_blackbox
-            result = runner(problem, model, arguments.protocol, arguments.steps, Path(directory))
-            unique = len({str(record["x"]) for record in result.history})
+            result = runner(problem, model, arguments.protocol, arguments.steps, None)
+            unique = len({str(record.x) for record in result.history})
             print(
                 f"{name + ':':9} best {result.best_x}, loss {result.best_score:.3f}, {result.steps} steps, "
                 f"{unique} unique pairs, {result.stop_reason}"
             )
+        print(f"          run directory: {result.run_directory}")
 
 
 if __name__ == "__main__":

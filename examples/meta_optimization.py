@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def optimize_essays(model: Any, steps: int, run_directory: str | Path, **options
         optimizer_model=model,
         task_model=model,
         evaluator=score_essay,
-        budget=Budget(max_steps=steps, max_seconds=600),
+        max_steps=steps,
+        budget=Budget(max_seconds=600),
         run_directory=run_directory,
         **options,
     )
@@ -104,8 +106,9 @@ def main() -> None:
 
         shutil.rmtree(arguments.out)
     result = optimize_essays(model, arguments.steps, arguments.out, resume=arguments.resume)
-    print()
-    print(result.summary())
+    if result.failed:  # the summary table above says so too
+        print(f"\nFAILED: no task run succeeded. The first error: {result.first_error}", file=sys.stderr)
+        raise SystemExit(1)
     best = result.best_hyperparameters[write_essay]
     score = "-" if result.best_score is None else f"{result.best_score:.4f}"
     print(f"\nBest instructions for write_essay (score {score}):")
@@ -113,9 +116,9 @@ def main() -> None:
     print(f"  descriptions: {best.descriptions}")
     print(f"\nRun directory:  {result.run_directory}")
     print(f"Score plot:     {result.plot}")
-    print(f"Trace page:     {result.trace_page}")
+    print(f"Trace pages:    {result.trace_page}")
     if result.wandb_directory is not None:
-        print(f"W&B (offline):  wandb sync {result.wandb_directory}")
+        print(f"W&B run:        {result.wandb_directory} (offline runs: wandb sync {result.wandb_directory})")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import random
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from common import chosen_model, example_arguments
+from common import chosen_model, example_arguments, report
 
 from llm_strategy import llm_function
 from llm_strategy.optimization import opro
@@ -59,14 +57,14 @@ def main() -> None:
     arguments = example_arguments(__doc__.splitlines()[0], steps=3)
     model = chosen_model(arguments)
     train, held_out = problems(8, seed=1), problems(20, seed=2)
-    with tempfile.TemporaryDirectory() as directory:
-        result = opro.run(
-            "An instruction that makes a language model solve arithmetic word problems exactly.",
-            lambda instruction: (accuracy(model, instruction, train), ""),
-            ["Let's solve the problem.", "Answer the question."],
-            model=model, score_range=(0, 1), candidates_per_step=4, max_steps=arguments.steps, stop_score=1.0,
-            run_directory=Path(directory) / "run", wandb=False,
-        )  # fmt: skip
+    result = opro.run(
+        "An instruction that makes a language model solve arithmetic word problems exactly.",
+        lambda instruction: (accuracy(model, instruction, train), ""),
+        ["Let's solve the problem.", "Answer the question."],
+        model=model, score_range=(0, 1), candidates_per_step=4, max_steps=arguments.steps, stop_score=1.0,
+        wandb=False,
+    )  # fmt: skip
+    report(result)
     best = result.best_x or ""
     print(f"\nBest instruction (training accuracy {result.best_score:.2f}): {best!r}")
     print(f"Held-out accuracy, measured once: {accuracy(model, best, held_out):.2f}")

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-from common import chosen_model, example_arguments
+from common import chosen_model, example_arguments, report
 
 from llm_strategy.optimization import blackbox
 
@@ -113,15 +111,14 @@ def main() -> None:
     factory = FactoryServer()
     limits = ", ".join(f"{key} {low}..{high}" for key, (low, high) in RANGES.items())
     try:
-        with tempfile.TemporaryDirectory() as directory:
-            result = blackbox.run(
-                "Run a paperclip factory for 30 days at the highest profit.",
-                f"Write a production plan as a JSON object with integer fields: {limits}.",
-                scorer(factory.url), START, None, arguments.steps, model,
-                candidates_per_step=3, run_directory=Path(directory) / "run", wandb=False,
-            )  # fmt: skip
+        result = blackbox.run(
+            "Run a paperclip factory for 30 days at the highest profit.",
+            f"Write a production plan as a JSON object with integer fields: {limits}.",
+            scorer(factory.url), START, None, arguments.steps, model, candidates_per_step=3, wandb=False,
+        )  # fmt: skip
     finally:
         factory.close()
+    report(result)
     print(f"\nBest profit ${result.best_score:,.2f} with plan {result.best_x} ({result.stop_reason})")
 
 

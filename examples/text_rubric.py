@@ -5,10 +5,7 @@ python examples/text_rubric.py [--model provider:model] [--steps 3]
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from common import chosen_model, example_arguments
+from common import chosen_model, example_arguments, report
 
 from llm_strategy.optimization import blackbox, judge
 
@@ -22,14 +19,13 @@ START = "This is a bottle. It holds water."
 def main() -> None:
     arguments = example_arguments(__doc__.splitlines()[0], steps=3)
     model = chosen_model(arguments)
-    with tempfile.TemporaryDirectory() as directory:
-        result = blackbox.run(
-            "Write a product description that meets the rubric.",
-            f"Improve the description. The rubric:\n{RUBRIC}",
-            judge.rubric_scorer(RUBRIC, model, lowest=0, highest=10),
-            START, 10, arguments.steps, model,
-            run_directory=Path(directory) / "run", wandb=False,
-        )  # fmt: skip
+    result = blackbox.run(
+        "Write a product description that meets the rubric.",
+        f"Improve the description. The rubric:\n{RUBRIC}",
+        judge.rubric_scorer(RUBRIC, model, lowest=0, highest=10),
+        START, 10, arguments.steps, model, wandb=False,
+    )  # fmt: skip
+    report(result)
     print(f"\nBest score {result.best_score} ({result.stop_reason}):\n{result.best_x}")
 
 

@@ -6,17 +6,15 @@ python examples/textgrad_demo.py [--model provider:model] [--steps 2]
 from __future__ import annotations
 
 import random
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from common import chosen_model, example_arguments
+from common import chosen_model, example_arguments, report
 from opro_instruction import problems
 
 from llm_strategy.optimization import textgrad as tg
 
 
-def improve_solution(model: Any, steps: int, directory: Path) -> tg.TextGradResult:
+def improve_solution(model: Any, steps: int) -> tg.TextGradResult:
     """Optimize one answer against an LLM-judged loss."""
     question = "Why is the sky blue? Answer in at most two sentences for a ten-year-old."
     answer = tg.Variable("Because of the atmosphere.", role="the answer to the question", requires_grad=True)
@@ -27,12 +25,12 @@ def improve_solution(model: Any, steps: int, directory: Path) -> tg.TextGradResu
         )
 
     return tg.run(
-        [answer], forward, model=model, steps=steps, name="sky", run_directory=directory / "solution",
-        constraints=["At most two sentences."], wandb=False, progress=False,
+        [answer], forward, model=model, max_steps=steps, name="sky", constraints=["At most two sentences."],
+        wandb=False, progress=False,
     )  # fmt: skip
 
 
-def improve_prompt(model: Any, steps: int, directory: Path) -> tg.TextGradResult:
+def improve_prompt(model: Any, steps: int) -> tg.TextGradResult:
     """Optimize a system prompt over minibatches of word problems; keep the best by validation accuracy."""
     train, validation = problems(12, seed=1), problems(6, seed=2)
     prompt = tg.Variable(
@@ -62,21 +60,21 @@ def improve_prompt(model: Any, steps: int, directory: Path) -> tg.TextGradResult
         return correct / len(validation)
 
     return tg.run(
-        [prompt], forward, model=model, steps=steps, evaluate=validation_accuracy, name="math prompt",
-        run_directory=directory / "prompt", constraints=["Keep it under 60 words."],
-        wandb=False, progress=False,
+        [prompt], forward, model=model, max_steps=steps, evaluate=validation_accuracy, name="math prompt",
+        constraints=["Keep it under 60 words."], wandb=False, progress=False,
     )  # fmt: skip
 
 
 def main() -> None:
     arguments = example_arguments(__doc__.splitlines()[0], steps=2)
     model = chosen_model(arguments)
-    with tempfile.TemporaryDirectory() as directory:
-        solution = improve_solution(model, arguments.steps, Path(directory))
-        print(f"Answer after {solution.steps} steps: {next(iter(solution.values.values()))!r}")
-        prompt = improve_prompt(model, arguments.steps, Path(directory))
-        best = next(iter(prompt.best_values.values()))
-        print(f"Best system prompt (validation accuracy {prompt.best_score:.2f}): {best!r}")
+    solution = improve_solution(model, arguments.steps)
+    report(solution)
+    print(f"Answer after {solution.steps} steps: {next(iter(solution.values.values()))!r}")
+    prompt = improve_prompt(model, arguments.steps)
+    report(prompt)
+    best = next(iter(prompt.best_values.values()))
+    print(f"Best system prompt (validation accuracy {prompt.best_score:.2f}): {best!r}")
 
 
 if __name__ == "__main__":

@@ -107,6 +107,20 @@ class Trace:
             self.spans.append(created)
         return created
 
+    def adopt(self, other: Trace, parent: Span | None) -> None:
+        """Take in the spans of a trace recorded in another process; its root's children go under `parent`.
+
+        Example: `step_trace.adopt(Trace.from_dict(data), step_trace.root)`.
+        """
+        root = other.root
+        with self._lock:
+            for item in other.spans:
+                if item is root:
+                    continue
+                if root is not None and item.parent_id == root.id:
+                    item.parent_id = parent.id if parent else None
+                self.spans.append(item)
+
     @property
     def root(self) -> Span | None:
         """The first span, if any."""

@@ -67,8 +67,8 @@ def test_blackbox_reads_pairs_from_text_and_records_unreadable_text(tmp_path):
     )
     model = ScriptedChatModel(replies=lambda messages: next(replies))
     result = run_blackbox(Problem.make(15, 14), model, "opro", steps=3, directory=tmp_path)
-    failures = [record for record in result.history if record["score"] is None]
-    assert failures and "write the solution as 'w=<integer>, b=<integer>'" in failures[0]["feedback"]
+    failures = [record for record in result.history if record.score is None]
+    assert failures and "write the solution as 'w=<integer>, b=<integer>'" in failures[0].feedback
     assert result.stop_reason == "stop condition met"
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 import html
 import json
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .._tracing import Trace
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["IndexEntry", "render_html", "render_html_data", "render_index", "write_html"]
 
 _STYLE = (resources.files(__package__) / "trace_page.css").read_text(encoding="utf-8")
 
@@ -25,7 +27,11 @@ function setAll(open){document.querySelectorAll('details').forEach(d=>{d.open=op
 
 def render_html(trace: Trace, *, max_chars: int = 20_000) -> str:
     """The trace as one self-contained HTML page."""
-    data = trace.to_dict(max_chars=max_chars)
+    return render_html_data(trace.to_dict(max_chars=max_chars))
+
+
+def render_html_data(data: dict[str, Any]) -> str:
+    """The page of a trace already turned into data by `Trace.to_dict` (redacted, shortened)."""
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for item in data["spans"]:
         children[item["parent_id"]].append(item)
@@ -46,6 +52,41 @@ def render_html(trace: Trace, *, max_chars: int = 20_000) -> str:
         "<div class='toolbar'><button onclick='setAll(true)'>Expand all</button>"
         "<button onclick='setAll(false)'>Collapse all</button></div>"
         f"{body}</body></html>"
+    )
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One trace page on an index page: its link, a title, and rows of (label, score, note)."""
+
+    href: str
+    title: str
+    rows: Sequence[tuple[str, float | None, str]] = ()
+
+
+def render_index(title: str, entries: Sequence[IndexEntry], facts: Sequence[str] = ()) -> str:
+    """A self-contained page linking trace pages, each with its rows (e.g. the scores of its task runs)."""
+    sections = []
+    for entry in entries:
+        rows = "".join(
+            f"<tr><td>{html.escape(label)}</td>"
+            f"<td class='score'>{'-' if score is None else f'{score:.4g}'}</td>"
+            f"<td>{html.escape(note)}</td></tr>"
+            for label, score, note in entry.rows
+        )
+        table = f"<table><tr><th>run</th><th>score</th><th>note</th></tr>{rows}</table>" if rows else ""
+        sections.append(
+            f"<div class='section'><h2><a href='{html.escape(entry.href)}'>"
+            f"{html.escape(entry.title)}</a></h2>"
+            f"{table}</div>"
+        )
+    summary = " · ".join(html.escape(fact) for fact in facts)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}"
+        "table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}td.score{text-align:right}"
+        f"</style></head><body><h1>{html.escape(title)}</h1><div class='summary'>{summary}</div>"
+        f"{''.join(sections)}</body></html>"
     )
 
 

@@ -1,7 +1,8 @@
 """Traces to Weights & Biases: a trace tree, a span table, the local page, and summary figures.
 
 `wandb` is imported only here, when used. Without a run given, a new one is started in
-offline mode unless the environment says otherwise (`WANDB_MODE` is only set when unset).
+offline mode unless the user chose a mode (`WANDB_MODE`); the mode is passed as
+`wandb.Settings`, the process environment is left alone.
 """
 
 from __future__ import annotations
@@ -13,17 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from .._tracing import Trace
-from .html import render_html
+from .html import render_html_data
 
-__all__ = ["SPAN_COLUMNS", "ensure_offline_default", "log_trace"]
+__all__ = ["SPAN_COLUMNS", "default_settings", "log_trace", "log_trace_data"]
 
 SPAN_COLUMNS = ["id", "parent", "name", "kind", "inputs", "outputs", "tokens", "latency_ms", "status"]
 
 
-def ensure_offline_default() -> None:
-    """Make W&B offline unless the user configured a mode; never blocks on the network."""
-    os.environ.setdefault("WANDB_MODE", "offline")
-    os.environ.setdefault("WANDB_SILENT", "true")
+def default_settings(mode: str | None = None, *, init_timeout: float = 15.0) -> Any:
+    """`wandb.Settings` for a run we start: `mode`, else the user's `WANDB_MODE`, else offline; quiet.
+
+    The environment is read, never written: an explicit user setting wins.
+    """
+    import wandb
+
+    chosen = mode or os.environ.get("WANDB_MODE") or "offline"
+    silent = os.environ.get("WANDB_SILENT", "true").lower() in ("1", "true", "yes")
+    return wandb.Settings(mode=chosen, silent=silent, init_timeout=init_timeout)
 
 
 def log_trace(
@@ -43,25 +50,35 @@ def log_trace(
         print(run.dir)
         ```
     """
-    ensure_offline_default()
     import wandb
-    from wandb.sdk.data_types.trace_tree import WBTraceTree
 
     owns_run = run is None
     if owns_run:
-        run = wandb.init(project=project, dir=str(directory) if directory else None, job_type="trace")
-    data = trace.to_dict()
+        run = wandb.init(
+            project=project,
+            dir=str(directory) if directory else None,
+            job_type="trace",
+            settings=default_settings(),
+        )
+    log_trace_data(trace.to_dict(), run, key=key, step=step)
+    if owns_run:
+        run.finish()
+    return run
+
+
+def log_trace_data(data: dict[str, Any], run: Any, *, key: str = "trace", step: int | None = None) -> None:
+    """Log a trace already turned into data by `Trace.to_dict` (redacted, shortened) to `run`."""
+    import wandb
+    from wandb.sdk.data_types.trace_tree import WBTraceTree
+
     table = wandb.Table(columns=list[str | int](SPAN_COLUMNS), data=[_row(item) for item in data["spans"]])
     root = _wandb_span_tree(data["spans"])
-    payload: dict[str, Any] = {f"{key}/spans": table, f"{key}/page": wandb.Html(render_html(trace))}
+    payload: dict[str, Any] = {f"{key}/spans": table, f"{key}/page": wandb.Html(render_html_data(data))}
     if root is not None:
         payload[f"{key}/tree"] = WBTraceTree(root)
     run.log(payload, step=step)
     for name, value in data["summary"].items():
         run.summary[f"{key}/{name}"] = value
-    if owns_run:
-        run.finish()
-    return run
 
 
 def _row(item: dict[str, Any]) -> list[Any]:

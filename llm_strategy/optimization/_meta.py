@@ -1,7 +1,7 @@
-"""The meta-optimization loop: run seeds, reflect, suggest, run every suggested pair, repeat; resumable.
+"""The meta-optimizer's step: suggest, run every suggested pair, reflect, summarize, judge; seeds first.
 
-Every finished task run and every decision is written to the run directory before the next
-begins, so a killed run resumes without repeating work.
+The session around it records every task run, reflection and decision as it finishes, so a
+killed run resumes without repeating work.
 """
 
 from __future__ import annotations
@@ -9,35 +9,53 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, JsonValue
+from typing_extensions import Unpack
 
-from llm_hyperparameters import Hyperparameters, Trace, lookup, trace
+from llm_hyperparameters import Hyperparameters, lookup
 from llm_hyperparameters._tracking import stable_name
 
 from .._models import resolve_model
 from ..errors import LLMCallError
-from ._budget import DEFAULT_PRICES, Budget
 from ._candidates import changed_from_defaults, diff, merge, patch_model
-from ._execution import Task, evaluate, run_concurrently, run_task
+from ._engine import (
+    SETTINGS,
+    Collection,
+    Duplicate,
+    Job,
+    JobResult,
+    MetaDecision,
+    Outcome,
+    Reflection,
+    RunOptions,
+    RunResult,
+    Session,
+    Settings,
+    StepFigures,
+    Suggestion,
+    Task,
+    TaskOutcome,
+    TaskRunRecord,
+    WorkerFailure,
+    ask,
+    parametrized,
+    run_concurrently,
+    run_task,
+)
 from ._optimizer import LLMOptimizer
-from ._schemas import OptimizationInfo, TaskInfo, TaskReflection, TaskRun
-from ._scoring import best_candidate
-from ._session import RunResult, RunSession
+from ._schemas import OptimizationInfo, TaskInfo, TaskRun
+from ._scoring import BestTracker, candidate_key
 
 __all__ = ["MetaOptimizer", "OptimizationResult", "optimize_hyperparameters"]
 
-_LIBRARY_SETTINGS = "llm_strategy.settings"
-
 
 @dataclass(kw_only=True)
-class OptimizationResult(RunResult):
-    """The outcome: the best hyperparameters (enter them with `with`), the history, usage and cost."""
+class OptimizationResult(RunResult[TaskRunRecord]):
+    """The outcome: the best hyperparameters (enter them with `with`), the typed history, usage and cost."""
 
     best_hyperparameters: Hyperparameters
 
@@ -45,10 +63,14 @@ class OptimizationResult(RunResult):
 class MetaOptimizer:
     """Optimizes the tracked hyperparameters of a task with the original package's reflect/suggest loop.
 
+    `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
+    executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
+    `max_steps` (default 5) is the budget's step limit.
+
     Example:
         ```python
         result = MetaOptimizer(write_essay, seeds, optimizer_model=gpt, task_model=gpt,
-                               evaluator=score_essay, budget=Budget(max_steps=3)).run()
+                               evaluator=score_essay, max_steps=3).run()
         with result.best_hyperparameters:
             write_essay(gpt, "bees")
         ```
@@ -64,384 +86,498 @@ class MetaOptimizer:
         evaluator: Callable[[TaskRun[Any, Any, Any]], Any] | None = None,
         hyperparameters: Hyperparameters | None = None,
         optimize: Sequence[Any] | None = None,
-        budget: Budget | None = None,
+        max_steps: int | None = None,
         stop_probability: float = 0.1,
         target_score: float | None = None,
-        run_directory: str | Path | None = None,
-        concurrency: int = 8,
         history_tokens: int = 750,
-        prices: Mapping[str, tuple[float, float]] = DEFAULT_PRICES,
-        wandb: bool = True,
-        wandb_run: Any = None,
-        project: str = "llm-strategy",
-        progress: bool = True,
+        **options: Unpack[RunOptions],
     ) -> None:
         """Check the inputs; nothing runs until `run()`."""
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         if not 0 <= stop_probability <= 1:
             raise ValueError(f"stop_probability must be between 0 and 1, got {stop_probability}")
+        self.settings = Settings.of(options, max_steps=max_steps, default_steps=5)
         self.task = Task.of(task, seed_parameters)
-        self.seeds = [self.task.parameters_type.model_validate(item) for item in seed_parameters]
+        self.seeds = [
+            self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in seed_parameters
+        ]
+        self.sent_type = self.task.parameters_type if isinstance(seed_parameters[0], BaseModel) else None
         self.optimizer_model = resolve_model(optimizer_model)
         self.task_model = None if task_model is None else resolve_model(task_model)
+        # a job carries the "provider:model" spec to another process; the default thread pool shares the model
+        self.job_model = (
+            task_model if isinstance(task_model, str) and self.settings.executor else self.task_model
+        )
         self.evaluator = evaluator
-        self.initial = hyperparameters.copy() if hyperparameters is not None else Hyperparameters()
+        self.initial = (hyperparameters or Hyperparameters()).model_dump()
         self.optimize = [lookup(item).name for item in optimize] if optimize is not None else None
-        self.budget = budget or Budget()
         self.stop_probability = stop_probability
         self.target_score = target_score
-        self.concurrency = concurrency
         self.history_tokens = history_tokens
-        identity = {"task": stable_name(task), "parameters": self.task.parameters_type.model_json_schema()}
-        self.session = RunSession(
-            "meta",
-            identity,
-            run_directory=run_directory,
-            budget=self.budget,
-            prices=prices,
-            wandb=wandb,
-            wandb_run=wandb_run,
-            project=project,
-            progress=progress,
-        )
-        self.store = self.session.store
+        self.name = stable_name(task)
 
-    # -- the loop ----------------------------------------------------------------------------------
-
-    def run(self, *, resume: bool = False) -> OptimizationResult:
+    def run(self, *, resume: bool | None = None) -> OptimizationResult:
         """Run (or with `resume=True` continue) the optimization; returns the result."""
+        settings = self.settings if resume is None else Settings(**{**vars(self.settings), "resume": resume})
+        identity: dict[str, JsonValue] = {"parameters": self.task.parameters_type.model_json_schema()}
+        session = Session("meta", self.name, identity, settings)
+        steps = _MetaSteps(self, session)
         config = {
-            "task": self.session.identity["task"],
-            "budget": vars(self.budget),
+            "budget": vars(settings.budget),
             "evaluator": self.evaluator is not None,
+            "stop_probability": self.stop_probability,
         }
-        self.session.open(resume=resume, config=config)
-        self.usage, self.progress = self.session.usage, self.session.progress
-        self.records = {record["id"]: record for record in self.store.task_runs()}
-        self._picked: Mapping[str, Any] | None = None
-        self._records_lock = threading.Lock()
-        try:
-            with trace("seed runs") as seed_trace:
-                self._seed()
-            self._close_step(0, seed_trace, probability=None)
-            stop_reason, steps = self._steps()
-        except BaseException:
-            self.progress.close()
-            raise
-        return self._finish(stop_reason, steps)
+        shared = session.run(steps, config)
+        return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
 
-    def _seed(self) -> None:
-        pending = [(f"000-{index:02d}", parameters) for index, parameters in enumerate(self.seeds)]
-        self._run_pairs([(run_id, parameters, self.initial) for run_id, parameters in pending], step=0)
-        seeds = [self.records[run_id] for run_id, _ in pending]
-        used = {name for record in seeds for name in record["hyperparameters"]}
-        names = self.optimize or sorted(used - {_LIBRARY_SETTINGS})
-        if not names:
-            raise ValueError(
-                f"{self.session.identity['task']} made no tracked call, so it has no hyperparameters to "
-                "optimize: decorate it (or what it calls) with @llm_function or @track_hyperparameters"
+
+def optimize_hyperparameters(
+    task: Callable[..., Any],
+    seed_parameters: Sequence[Any],
+    *,
+    optimizer_model: Any,
+    task_model: Any,
+    **keywords: Any,
+) -> OptimizationResult:
+    """Run a meta-optimization; the keywords are `MetaOptimizer`'s, the run options included.
+
+    Example:
+        ```python
+        result = optimize_hyperparameters(write_essay, [{"topic": "bees"}], optimizer_model=model,
+                                          task_model=model, max_steps=2, run_directory="runs/essays")
+        ```
+    """
+    return MetaOptimizer(
+        task, seed_parameters, optimizer_model=optimizer_model, task_model=task_model, **keywords
+    ).run()
+
+
+class _MetaSteps:
+    """One meta-optimization run's state: records, decisions, the best so far, the optimizer's view."""
+
+    best_label = "best mean"
+
+    def __init__(self, optimizer: MetaOptimizer, session: Session) -> None:
+        self.o, self.session = optimizer, session
+        self.runs: Collection[TaskRunRecord] = session.store.collection("task_runs", TaskRunRecord)
+        self.reflections: Collection[Reflection] = session.store.collection("reflections", Reflection)
+        self.decisions: Collection[MetaDecision] = session.store.collection("steps", MetaDecision)
+        self.records: dict[str, TaskRunRecord] = {}
+        self.decided: dict[int, MetaDecision] = {}
+        self.entries: list[str] | None = None
+        self.tracker = BestTracker(None)
+        self.settled: set[str] = set()
+        self.ran: set[tuple[str, str]] = set()
+        self.picked: dict[str, Any] | None = None
+        self.patch_types: dict[tuple[str, ...], type[BaseModel]] = {}
+        self.info: OptimizationInfo[Any, Any, Any] | None = None
+        self.last = -1
+
+    # -- resume ------------------------------------------------------------------------------------
+
+    def load(self, session: Session) -> None:
+        reflected = {item.id: item for item in self.reflections.all()}
+        for record in self.runs.all():
+            self.records[record.id] = _with_reflection(record, reflected.get(record.id))
+        self.decided = {decision.step: decision for decision in self.decisions.all()}
+        done = sorted(row.step for row in session.rows)
+        if not done:
+            return
+        self._choose_entries()
+        for number in done:
+            self._settle(number)
+            suggestion = self.decided.get(number, MetaDecision(step=number)).suggestion
+            if suggestion is not None:
+                self.picked = suggestion.best_hyperparameters or self.picked
+        self.last = done[-1]
+        self.info = self._summarized(self.last, self._built(self.last))
+
+    # -- the step ---------------------------------------------------------------------------------
+
+    def run_step(self, number: int) -> None:
+        self.last = number
+        decision = self.decided.get(number) or MetaDecision(step=number)
+        if number == 0:
+            self._run_pairs(
+                0, [(f"000-{i:02d}", seed, self.o.initial) for i, seed in enumerate(self.o.seeds)]
             )
-        self.entries = names
-        self._reflect(step=0)
+            self._choose_entries()
+        else:
+            decision = self._suggest(decision)
+            if decision.suggestion is None:
+                return
+            self.picked = decision.suggestion.best_hyperparameters or self.picked
+            pairs, duplicates = self._pairs(number, decision.suggestion)
+            if duplicates and not decision.duplicates:
+                decision = self._record(decision, duplicates=duplicates)
+            self._run_pairs(number, pairs)
+        self._settle(number)
+        self._reflect(number)
+        info = self._built(number, decision)
+        info, decision = self._summarize(info, decision)
+        self.info = info
+        if number > 0 and not decision.judged:
+            self._judge(info, decision)
 
-    def _steps(self) -> tuple[str, int]:
-        step = 0
-        while True:
-            reason = self._should_stop(step)
-            if reason is not None:
-                return reason, step
-            step += 1
-            with trace(f"step {step}") as step_trace:
-                decision = self.store.step(step) or {"step": step}
-                self._summarize_if_long(step, decision)
-                suggestion = self._suggest(step, decision)
-                if suggestion is None:
-                    self._close_step(step, step_trace, probability=None)
-                    return f"optimizer failed: {decision['error']}", step
-                pairs = list(itertools.product(suggestion["task_parameters"], suggestion["hyperparameters"]))
-                jobs = [
-                    (
-                        f"{step:03d}-{index:02d}",
-                        self.task.parameters_type.model_validate(parameters),
-                        self._candidate(hp),
-                    )
-                    for index, (parameters, hp) in enumerate(pairs)
-                ]
-                self._run_pairs(jobs, step=step)
-                self._reflect(step=step)
-                self._summarize_if_long(step, decision)
-                probability = self._probability(step, decision)
-            self._close_step(step, step_trace, probability)
-            if probability is not None and probability < self.stop_probability:
-                return f"improvement probability {probability:.2f} < {self.stop_probability}", step
-
-    def _should_stop(self, steps: int) -> str | None:
-        exhausted = self.session.exhausted(steps)
-        if exhausted is not None:
-            return exhausted
-        best = self._best()
-        if self.target_score is not None and best[1] is not None and best[1] >= self.target_score:
-            return f"target score {self.target_score} reached"
+    def stop_reason(self) -> str | None:
+        decision = self.decided.get(self.last)
+        if decision is not None and decision.suggestion_error is not None:
+            return f"optimizer failed: {decision.suggestion_error}"
+        best = self.best()[1]
+        if self.o.target_score is not None and best is not None and best >= self.o.target_score:
+            return f"target score {self.o.target_score} reached"
+        probability = decision.probability if decision is not None else None
+        if probability is not None and probability < self.o.stop_probability:
+            return f"improvement probability {probability:.2f} < {self.o.stop_probability}"
         return None
 
-    # -- task runs ---------------------------------------------------------------------------------
+    # -- task runs ----------------------------------------------------------------------------------
 
-    def _run_pairs(self, jobs: Sequence[tuple[str, BaseModel, Hyperparameters]], step: int) -> None:
-        """Run the pairs not yet recorded, concurrently; each is written as soon as it finishes."""
-        missing = [job for job in jobs if job[0] not in self.records]
-        self.progress.expect(len(missing))
-
-        def job(run_id: str, parameters: BaseModel, candidate: Hyperparameters) -> None:
-            scope = candidate.copy()
-            outcome = run_task(self.task, self.task_model, parameters, scope, f"task run {run_id}")
-            record = {
-                "id": run_id,
-                "step": step,
-                "task_parameters": parameters.model_dump(mode="json"),
-                "hyperparameters": outcome.scope.model_dump(),
-                "return_value": _jsonable(outcome.return_value),
-                "exception": outcome.exception,
-                "chat_chains": outcome.chat_chains,
-                "seconds": round(outcome.seconds, 4),
-            }
-            score, evaluation = evaluate(self.evaluator, self._task_run(record, outcome.return_value))
-            record.update(
-                score=score, evaluation=evaluation, changed=changed_from_defaults(record["hyperparameters"])
+    def _run_pairs(self, step: int, pairs: Sequence[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+        """Run the pairs not yet recorded; each is written as soon as it finishes."""
+        jobs = [
+            Job(
+                f"task run {run_id}",
+                run_task,
+                (
+                    f"task run {run_id}",
+                    self.o.task.function,
+                    self.o.sent_type,
+                    self.o.job_model,
+                    parameters,
+                    hyperparameters,
+                    self.o.evaluator,
+                    self.entries,
+                ),
             )
-            self.store.write_task_run(record)
-            with self._records_lock:
-                self.records[run_id] = record
-            self.progress.advance(step, self._best()[1], self.usage.total_tokens)
+            for run_id, parameters, hyperparameters in pairs
+            if run_id not in self.records
+        ]
 
-        run_concurrently([functools.partial(job, *item) for item in missing], self.concurrency)
+        def done(job: Job, result: JobResult) -> None:
+            run_id = job.key.rsplit(" ", 1)[-1]
+            parameters, hyperparameters = job.arguments[4], job.arguments[5]
+            outcome = result.outcome
+            if isinstance(outcome, WorkerFailure):
+                outcome = TaskOutcome(hyperparameters, None, outcome.message, [], 0.0, None, None)
+            record = TaskRunRecord(
+                id=run_id,
+                step=step,
+                task_parameters=parameters,
+                hyperparameters=outcome.hyperparameters,
+                return_value=outcome.return_value,
+                exception=outcome.exception,
+                chat_chains=outcome.chat_chains,
+                seconds=round(outcome.seconds, 4),
+                score=outcome.score,
+                evaluation=outcome.evaluation,
+                changed=changed_from_defaults(outcome.hyperparameters),
+                worker=result.worker,
+            )
+            self.runs.write(run_id, record)
+            self.records[run_id] = record
+            self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
 
-    def _task_run(self, record: Mapping[str, Any], value: Any = None) -> TaskRun[Any, Any, Any]:
-        """The typed task run the evaluator and the optimizer see, with the full optimized values."""
-        tuned = self._tuned(record["hyperparameters"])
-        run_type = _parametrized(
-            TaskRun, self.task.parameters_type, self.task.result_type, self._patch_type(tuned)
-        )
-        return run_type(
-            task_parameters=record["task_parameters"],
-            hyperparameters=tuned,
-            all_chat_chains=record["chat_chains"],
-            return_value=value if value is not None else record["return_value"],
-            exception=record["exception"],
-            score=record.get("score"),
-            evaluation=record.get("evaluation"),
-        )
+        self.session.submit(jobs, done)
 
-    def _patch_type(self, tuned: Mapping[str, Any]) -> type[BaseModel]:
-        """The hyperparameters model the LLM sees, for the optimized functions (cached per set)."""
-        names = tuple(sorted(tuned))
-        cache: dict[tuple[str, ...], type[BaseModel]] = self.__dict__.setdefault("_patch_types", {})
-        if names not in cache:
-            cache[names] = patch_model(names)
-        return cache[names]
+    def _pairs(
+        self, step: int, suggestion: Suggestion
+    ) -> tuple[list[tuple[str, dict[str, Any], dict[str, Any]]], list[Duplicate]]:
+        """The suggested (task parameters x hyperparameters) pairs not run before, and the repeats."""
+        best = self.best()[0]
+        pairs, duplicates = [], []
+        seen = set(self.ran)
+        combined = itertools.product(suggestion.task_parameters, suggestion.hyperparameters)
+        for index, (parameters, patch) in enumerate(combined):
+            typed = self.o.task.parameters_type.model_validate(parameters).model_dump(mode="json")
+            candidate = merge(best, patch)
+            key = (json.dumps(typed, sort_keys=True), candidate_key(candidate, self.entries))
+            if key in seen:
+                empty = candidate_key(candidate, self.entries) == candidate_key(best, self.entries)
+                reason = "changes nothing: the best hyperparameters" if empty else "already run"
+                duplicates.append(
+                    Duplicate(
+                        task_parameters=typed,
+                        hyperparameters=diff(self._tuned(candidate), self._tuned(best)),
+                        reason=f"{reason}, on these task parameters",
+                    )
+                )
+                continue
+            seen.add(key)
+            pairs.append((f"{step:03d}-{index:02d}", typed, candidate))
+        return pairs, duplicates
 
-    def _tuned(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Only the entries being optimized (before they are known: all but the library settings)."""
-        names = getattr(self, "entries", None)
-        if names is None:
-            return {name: value for name, value in values.items() if name != _LIBRARY_SETTINGS}
-        return {name: value for name, value in values.items() if name in names}
+    def _settle(self, step: int) -> None:
+        """Count the step's scored records towards the best, in id order (the same order on every run)."""
+        for run_id in sorted(key for key, record in self.records.items() if record.step == step):
+            record = self.records[run_id]
+            if run_id in self.settled:
+                continue
+            self.settled.add(run_id)
+            self.ran.add(
+                (
+                    json.dumps(record.task_parameters, sort_keys=True),
+                    candidate_key(record.hyperparameters, self.entries),
+                )
+            )
+            if record.score is not None:
+                self.tracker.add(record.hyperparameters, record.task_parameters, record.score)
 
-    def _candidate(self, suggestion: Mapping[str, Any]) -> Hyperparameters:
-        """The best values with a suggestion's values laid over them."""
-        return Hyperparameters(merge(self._best()[0].model_dump(), suggestion))
+    def _choose_entries(self) -> None:
+        seeds = [record for record in self.records.values() if record.step == 0]
+        used = {name for record in seeds for name in record.hyperparameters}
+        names = self.o.optimize or sorted(used - {SETTINGS})
+        if not names:
+            raise ValueError(
+                f"{self.o.name} made no tracked call, so it has no hyperparameters to optimize: decorate it "
+                "(or what it calls) with @llm_function or @track_hyperparameters"
+            )
+        self.entries = names
+        self.tracker = BestTracker(names)
 
     def _reflect(self, step: int) -> None:
         pending = [
             record
             for record in self.records.values()
-            if record["step"] == step and "reflection" not in record
+            if record.step == step and record.reflection is None and record.reflection_error is None
         ]
 
-        def job(record: dict[str, Any]) -> None:
+        def job(record: TaskRunRecord) -> Reflection:
             try:
-                reflection = LLMOptimizer.reflect_on_task_run(self.optimizer_model, self._task_run(record))
-                record["reflection"] = reflection.model_dump()
+                reflection = ask(
+                    LLMOptimizer.reflect_on_task_run, self.o.optimizer_model, self._task_run(record)
+                )
             except LLMCallError as error:
-                record["reflection"] = None
-                record["reflection_error"] = f"{type(error).__name__}: {error}"
-            self.store.write_task_run(record)
+                return Reflection(id=record.id, reflection=None, error=f"{type(error).__name__}: {error}")
+            return Reflection(id=record.id, reflection=reflection)
 
-        run_concurrently([functools.partial(job, record) for record in pending], self.concurrency)
+        for reflection in run_concurrently(
+            [functools.partial(job, record) for record in sorted(pending, key=lambda r: r.id)],
+            self.o.settings.concurrency,
+        ):
+            self.reflections.write(reflection.id, reflection)
+            self.records[reflection.id] = _with_reflection(self.records[reflection.id], reflection)
 
-    # -- decisions --------------------------------------------------------------------------------
+    def _task_run(self, record: TaskRunRecord) -> TaskRun[Any, Any, Any]:
+        """The typed task run the optimizer sees, with the optimized values."""
+        tuned = self._tuned(record.hyperparameters)
+        run_type = parametrized(
+            TaskRun, self.o.task.parameters_type, self.o.task.result_type, self._patch_type(tuned)
+        )
+        return run_type(
+            task_parameters=record.task_parameters,
+            hyperparameters=tuned,
+            all_chat_chains={"requests": [request.model_dump() for request in record.chat_chains]},
+            return_value=record.return_value,
+            exception=record.exception,
+            score=record.score,
+            evaluation=record.evaluation,
+        )
 
-    def _info(self, decision: Mapping[str, Any]) -> OptimizationInfo[Any, Any, Any]:
-        """What the optimizer's LLM sees: the summary, recent runs (as patches over the best), the best."""
-        covered = decision.get("summary_covers", 0)
-        reflected = [record for record in self._ordered() if record.get("reflection")][covered:]
-        best, best_score = self._best()
-        best_values = self._tuned(best.model_dump())
+    def _patch_type(self, tuned: Mapping[str, Any]) -> type[BaseModel]:
+        names = tuple(sorted(tuned))
+        if names not in self.patch_types:
+            self.patch_types[names] = patch_model(names)
+        return self.patch_types[names]
+
+    def _tuned(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Only the entries being optimized (before they are known: all but the library settings)."""
+        if self.entries is None:
+            return {name: value for name, value in values.items() if name != SETTINGS}
+        return {name: value for name, value in values.items() if name in self.entries}
+
+    # -- decisions ----------------------------------------------------------------------------------
+
+    def _record(self, decision: MetaDecision, **changes: Any) -> MetaDecision:
+        decision = decision.model_copy(update=changes)
+        self.decisions.write(f"{decision.step:03d}", decision)
+        self.decided[decision.step] = decision
+        return decision
+
+    def _built(self, step: int, decision: MetaDecision | None = None) -> OptimizationInfo[Any, Any, Any]:
+        """What the optimizer's model sees after `step`: the summary, recent runs as patches over the best."""
+        decision = decision or self.decided.get(step) or MetaDecision(step=step)
+        previous = self._summary_before(step)
+        covered = previous[1]
+        ordered = [self.records[key] for key in sorted(self.records)]
+        reflected = [record for record in ordered if record.reflection is not None][covered:]
+        best, best_score = self.best()
+        best_values = self._tuned(best)
         patch_type = self._patch_type(best_values)
-        parameters_type = self.task.parameters_type
-        info_type = _parametrized(OptimizationInfo, parameters_type, Any, patch_type)
-        info_class = _parametrized(TaskInfo, parameters_type, Any, patch_type)
+        parameters_type = self.o.task.parameters_type
+        info_type = parametrized(OptimizationInfo, parameters_type, Any, patch_type)
+        task_info = parametrized(TaskInfo, parameters_type, Any, patch_type)
         return info_type(
-            older_task_summary=decision.get("summary"),
+            older_task_summary=previous[0],
             task_infos=[
-                info_class(
-                    task_parameters=record["task_parameters"],
-                    hyperparameters=diff(self._tuned(record["hyperparameters"]), best_values),
-                    reflection=TaskReflection.model_validate(record["reflection"]),
-                    score=record.get("score"),
+                task_info(
+                    task_parameters=record.task_parameters,
+                    hyperparameters=diff(self._tuned(record.hyperparameters), best_values),
+                    reflection=record.reflection,
+                    score=record.score,
                 )
                 for record in reflected
             ],
             best_hyperparameters=best_values,
             best_score=best_score,
+            skipped_suggestions=[
+                f"{json.dumps(item.task_parameters)} with {json.dumps(item.hyperparameters)}: {item.reason}"
+                for item in decision.duplicates
+            ],
         )
 
-    def _summarize_if_long(self, step: int, decision: dict[str, Any]) -> None:
-        """Fold the older half of the history into the summary once it outgrows the token budget.
+    def _summary_before(self, step: int) -> tuple[str | None, int]:
+        """The summary in force before `step`'s own: the latest one recorded by an earlier step."""
+        for number in range(step - 1, -1, -1):
+            decision = self.decided.get(number)
+            if decision is not None and decision.summary is not None:
+                return decision.summary, decision.summary_covers
+        return None, 0
 
-        Runs before each decision that reads the history; a summary already recorded is kept.
-        """
-        previous = self.store.step(step - 1) or {}
-        decision.setdefault("summary", previous.get("summary"))
-        decision.setdefault("summary_covers", previous.get("summary_covers", 0))
-        info = self._info(decision)
-        if len(info.model_dump_json()) // 4 <= self.history_tokens or len(info.task_infos) < 2:
-            return
-        older = info.task_infos[: len(info.task_infos) // 2]
-        try:
-            summary = LLMOptimizer.summarize_optimization_info(
-                self.optimizer_model, info.model_copy(update={"task_infos": older})
-            )
-        except LLMCallError as error:
-            decision["summary_error"] = f"{type(error).__name__}: {error}"
-        else:
-            decision["summary"] = summary
-            decision["summary_covers"] += len(older)
-        self.store.write_step(step, decision)
+    def _summarize(
+        self, info: OptimizationInfo[Any, Any, Any], decision: MetaDecision
+    ) -> tuple[OptimizationInfo[Any, Any, Any], MetaDecision]:
+        """Fold the older half of the history into the summary once it outgrows the token budget."""
+        if not decision.summarized:
+            long = len(info.model_dump_json()) // 4 > self.o.history_tokens and len(info.task_infos) >= 2
+            if not long:
+                decision = self._record(decision, summarized=True)
+            else:
+                older = info.task_infos[: len(info.task_infos) // 2]
+                covered = self._summary_before(decision.step)[1]
+                try:
+                    summary = ask(
+                        LLMOptimizer.summarize_optimization_info,
+                        self.o.optimizer_model,
+                        info.model_copy(update={"task_infos": older}),
+                    )
+                except LLMCallError as error:
+                    decision = self._record(
+                        decision, summarized=True, summary_error=f"{type(error).__name__}: {error}"
+                    )
+                else:
+                    decision = self._record(
+                        decision, summarized=True, summary=summary, summary_covers=covered + len(older)
+                    )
+        return self._summarized(decision.step, info), decision
 
-    def _suggest(self, step: int, decision: dict[str, Any]) -> dict[str, Any] | None:
-        """The task parameters and hyperparameters to try next (recorded), or None after a failure."""
-        if "suggestion" in decision:
-            return self._remember(decision["suggestion"])
+    def _summarized(
+        self, step: int, info: OptimizationInfo[Any, Any, Any]
+    ) -> OptimizationInfo[Any, Any, Any]:
+        """`info` (built before `step`'s summary) with that summary in force."""
+        decision = self.decided.get(step)
+        if decision is None or decision.summary is None:
+            return info
+        folded = decision.summary_covers - self._summary_before(step)[1]
+        return info.model_copy(
+            update={"older_task_summary": decision.summary, "task_infos": info.task_infos[folded:]}
+        )
+
+    def _suggest(self, decision: MetaDecision) -> MetaDecision:
+        """The next step's suggestion (recorded), or the reason there is none."""
+        if decision.suggestion is not None or decision.suggestion_error is not None:
+            return decision
+        assert self.info is not None, "the start builds the optimizer's view"
         try:
-            suggested = LLMOptimizer.suggest_next_optimization_step(
-                self.optimizer_model, self._info(decision)
-            )
+            suggested = ask(LLMOptimizer.suggest_next_optimization_step, self.o.optimizer_model, self.info)
         except LLMCallError as error:
-            decision["error"] = f"{type(error).__name__}: {error}"
-            self.store.write_step(step, decision)
-            return None
-        decision["suggestion"] = {
-            "text": suggested.suggestion,
-            "best_hyperparameters": suggested.best_hyperparameters.model_dump(
-                by_alias=True, exclude_unset=True
-            ),
-            "task_parameters": [
-                item.model_dump(mode="json") for item in suggested.task_parameters_suggestions
-            ],
-            "hyperparameters": [
+            return self._record(decision, suggestion_error=f"{type(error).__name__}: {error}")
+        suggestion = Suggestion(
+            text=suggested.suggestion,
+            best_hyperparameters=suggested.best_hyperparameters.model_dump(by_alias=True, exclude_unset=True),
+            task_parameters=[item.model_dump(mode="json") for item in suggested.task_parameters_suggestions],
+            hyperparameters=[
                 item.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
                 for item in suggested.hyperparameter_suggestions
             ],
-        }
-        self.store.write_step(step, decision)
-        return self._remember(decision["suggestion"])
+        )
+        return self._record(decision, suggestion=suggestion)
 
-    def _remember(self, suggestion: Mapping[str, Any]) -> dict[str, Any]:
-        """Keep the model's pick of the best values (what counts as best without an evaluator)."""
-        self._picked = suggestion.get("best_hyperparameters") or self._picked
-        return dict(suggestion)
+    def _judge(self, info: OptimizationInfo[Any, Any, Any], decision: MetaDecision) -> MetaDecision:
+        try:
+            judged = ask(LLMOptimizer.probability_for_improvement, self.o.optimizer_model, info)
+        except LLMCallError as error:
+            return self._record(decision, judged=True, probability_error=f"{type(error).__name__}: {error}")
+        return self._record(
+            decision, judged=True, probability=judged.probability, considerations=judged.considerations
+        )
 
-    def _probability(self, step: int, decision: dict[str, Any]) -> float | None:
-        if "probability" not in decision:
-            try:
-                judged = LLMOptimizer.probability_for_improvement(self.optimizer_model, self._info(decision))
-                decision["probability"] = judged.probability
-                decision["considerations"] = judged.considerations
-            except LLMCallError as error:
-                decision["probability"] = None
-                decision["probability_error"] = f"{type(error).__name__}: {error}"
-            self.store.write_step(step, decision)
-        probability: float | None = decision["probability"]
-        return probability
+    # -- the best, figures and the end --------------------------------------------------------------
 
-    # -- best, bookkeeping and the end -------------------------------------------------------------
+    def best(self) -> tuple[dict[str, Any], float | None]:
+        """The best full hyperparameters so far and their mean score (measured, or the model's pick)."""
+        chosen = self.tracker.best() if self.o.evaluator is not None else None
+        if chosen is not None:
+            return chosen
+        first = self.records.get("000-00")
+        base = first.hyperparameters if first is not None else self.o.initial
+        return (merge(base, self.picked) if self.picked else dict(base)), None
 
-    def _ordered(self) -> list[dict[str, Any]]:
-        with self._records_lock:  # task runs finish, and are added, on several threads
-            return [self.records[run_id] for run_id in sorted(self.records)]
+    def figures(self, number: int) -> StepFigures:
+        records = [record for record in self.records.values() if record.step == number]
+        scores = [record.score for record in records if record.score is not None]
+        failures = sorted((record.id, record.failure) for record in records if record.failure is not None)
+        decision = self.decided.get(number)
+        reason = failures[0][1] if failures else None
+        if decision is not None and decision.suggestion_error is not None:
+            reason = f"optimizer failed: {decision.suggestion_error}"
+        return StepFigures(
+            runs=len(records),
+            mean_score=sum(scores) / len(scores) if scores else None,
+            best_score=self.best()[1],
+            failures=len(failures),
+            reason=reason,
+            improvement_probability=decision.probability if decision is not None else None,
+        )
 
-    def _best(self) -> tuple[Hyperparameters, float | None]:
-        """The best full hyperparameters so far and their mean score (measured, or the LLM's pick)."""
-        records = self._ordered()
-        if self.evaluator is not None:
-            chosen = best_candidate(records, getattr(self, "entries", None))
-            if chosen is not None:
-                return Hyperparameters(chosen[0]), chosen[1]
-        if self._picked and records:
-            return Hyperparameters(merge(records[0]["hyperparameters"], self._picked)), None
-        return (Hyperparameters(records[0]["hyperparameters"]) if records else self.initial.copy()), None
+    def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
+        rows = []
+        for key in sorted(self.records):
+            record = self.records[key]
+            if record.step == number:
+                note = record.failure or record.evaluation or ""
+                label = f"{record.id} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
+                rows.append((label, record.score, note))
+        return rows
 
-    def _close_step(self, step: int, step_trace: Trace, probability: float | None) -> None:
-        """The step's figures, recorded with its trace by the session."""
-        records = [record for record in self.records.values() if record["step"] == step]
-        scores = [record["score"] for record in records if record.get("score") is not None]
-        row = {
-            "runs": len(records),
-            "mean_score": sum(scores) / len(scores) if scores else None,
-            "best_score": self._best()[1],
-            "improvement_probability": probability,
-        }
-        self.session.close_step(step, step_trace, row)
-
-    def _finish(self, stop_reason: str, steps: int) -> OptimizationResult:
-        best, best_score = self._best()
-        records = self._ordered()
-        columns = ["id", "step", "task_parameters", "changed_hyperparameters"]
-        columns += ["score", "exception", "reflection"]
+    def outcome(self) -> Outcome[TaskRunRecord]:
+        best, best_score = self.best()
+        history = [self.records[key] for key in sorted(self.records)]
+        columns = [
+            "id",
+            "step",
+            "task_parameters",
+            "changed_hyperparameters",
+            "score",
+            "failure",
+            "reflection",
+        ]
         rows = [
             [
-                record["id"],
-                record["step"],
-                json.dumps(record["task_parameters"], ensure_ascii=False),
-                json.dumps(record.get("changed", {}), ensure_ascii=False),
-                record.get("score"),
-                record.get("exception"),
-                json.dumps(record.get("reflection"), ensure_ascii=False),
+                record.id,
+                record.step,
+                json.dumps(record.task_parameters, ensure_ascii=False),
+                json.dumps(record.changed, ensure_ascii=False),
+                record.score,
+                record.failure,
+                record.reflection.model_dump_json() if record.reflection else None,
             ]
-            for record in records
+            for record in history
         ]
-        shared = self.session.finish(
-            stop_reason=stop_reason,
-            steps=steps,
-            best=best.model_dump(),
+        failures = [record.failure for record in history if record.failure is not None]
+        return Outcome(
+            history=history,
             best_score=best_score,
-            history=records,
+            best=best,
             table=(columns, rows),
+            points=[(record.step, record.score) for record in history if record.score is not None],
+            succeeded=len(history) - len(failures),
+            first_error=failures[0] if failures else None,
         )
-        return OptimizationResult(**vars(shared), best_hyperparameters=best)
 
 
-def optimize_hyperparameters(
-    task: Callable[..., Any], seed_parameters: Sequence[Any], *, resume: bool = False, **options: Any
-) -> OptimizationResult:
-    """Run a meta-optimization; the keyword options are `MetaOptimizer`'s.
-
-    Example:
-        ```python
-        result = optimize_hyperparameters(write_essay, [{"topic": "bees"}], optimizer_model=model,
-                                          task_model=model, budget=Budget(max_steps=2))
-        ```
-    """
-    return MetaOptimizer(task, seed_parameters, **options).run(resume=resume)
-
-
-def _parametrized(generic: Any, *arguments: Any) -> Any:
-    """A generic schema parametrized with types known only at run time."""
-    return generic[arguments]
-
-
-def _jsonable(value: Any) -> Any:
-    from pydantic_core import to_jsonable_python
-
-    return to_jsonable_python(value, fallback=repr)
+def _with_reflection(record: TaskRunRecord, reflection: Reflection | None) -> TaskRunRecord:
+    if reflection is None:
+        return record
+    return record.model_copy(
+        update={"reflection": reflection.reflection, "reflection_error": reflection.error}
+    )

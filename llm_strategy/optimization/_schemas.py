@@ -106,6 +106,10 @@ class OptimizationInfo(BaseModel, Generic[T_TaskParameters, T_TaskResults, T_Hyp
     best_score: float | None = Field(
         None, description="The mean score of the best hyperparameters, when scored."
     )
+    skipped_suggestions: list[str] = Field(
+        default_factory=list,
+        description="Suggested pairs that were not run because they repeat a run; suggest something new.",
+    )
 
 
 class OptimizationStep(BaseModel, Generic[T_TaskParameters, T_TaskResults, T_Hyperparameters]):

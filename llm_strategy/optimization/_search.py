@@ -1,46 +1,41 @@
-"""The propose-and-evaluate loop that the black-box optimizer and OPRO share.
+"""The propose-and-evaluate step that the black-box optimizer and OPRO share.
 
-A proposer (an LLM behind it) suggests candidate solutions from the history; each new candidate
-is scored by `f(x) -> (score, feedback)` concurrently; failures are recorded, not raised; the
-best is kept in the direction asked; every step is checkpointed and resumable.
+A proposer (an LLM behind it) suggests candidate solutions from the history; new candidates are
+scored by `f(x) -> (score, feedback)` on the run's executor; failures are recorded, not raised;
+repeats of earlier candidates are recorded as duplicates and not scored again; the best is kept
+in the direction asked.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import math
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import TypeAdapter
-from typing_extensions import TypedDict, Unpack
-
-from llm_hyperparameters import span, trace
+from pydantic import JsonValue, TypeAdapter
 
 from ..errors import LLMCallError
-from ._budget import DEFAULT_PRICES, Budget
-from ._execution import run_concurrently
-from ._session import RunResult, RunSession
+from ._engine import (
+    Collection,
+    Evaluated,
+    Job,
+    JobResult,
+    Outcome,
+    RunResult,
+    SearchDecision,
+    Session,
+    Settings,
+    StepFigures,
+    WorkerFailure,
+    evaluate_candidate,
+    parametrized,
+)
 
-__all__ = ["Direction", "Evaluated", "Proposer", "RunOptions", "SearchResult", "StopWhen", "search"]
+__all__ = ["Direction", "Proposer", "SearchResult", "StopWhen", "search"]
 
 X = TypeVar("X")
 Direction = Literal["maximize", "minimize"]
-
-
-@dataclass(frozen=True)
-class Evaluated(Generic[X]):
-    """A scored candidate (score None when `f` failed; `feedback` then says why)."""
-
-    x: X
-    score: float | None
-    feedback: str
-    step: int
-
 
 Proposer = Callable[[Sequence[Evaluated[X]], int, int], Sequence[X]]
 """`(history, how many, step) -> candidates`; may raise `LLMCallError`."""
@@ -49,25 +44,24 @@ StopWhen = Callable[[Sequence[Evaluated[X]]], bool]
 """`(history) -> stop?`, checked after every step: an exact hit, the last losses small enough, ..."""
 
 
-class RunOptions(TypedDict, total=False):
-    """What every search-based optimizer passes on to its run session."""
-
-    budget: Budget | None
-    concurrency: int
-    run_directory: str | Path | None
-    resume: bool
-    wandb: bool
-    wandb_run: Any
-    progress: bool
-    prices: Mapping[str, tuple[float, float]]
-
-
 @dataclass(kw_only=True)
-class SearchResult(RunResult, Generic[X]):
-    """The best solution, its score, and every score in order (the original's return values, and more)."""
+class SearchResult(RunResult[Evaluated[X]], Generic[X]):
+    """The best solution, its score, every score in order, and the shared result fields.
+
+    It unpacks as llm_optimize's `optimize.run` returned: `best_score, scores, best_x = result`.
+    """
 
     best_x: X | None
     scores: list[float | None]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.best_score, self.scores, self.best_x))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.best_score, self.scores, self.best_x)[index]
 
 
 def search(
@@ -81,215 +75,211 @@ def search(
     direction: Direction = "maximize",
     stop_score: float | None = None,
     stop_when: StopWhen[X] | None = None,
-    max_steps: int = 10,
+    max_steps: int | None = None,
     candidates_per_step: int = 3,
-    identity: dict[str, Any] | None = None,
-    **options: Unpack[RunOptions],
+    identity: Mapping[str, JsonValue] | None = None,
+    options: Mapping[str, Any],
 ) -> SearchResult[X]:
-    """Run the loop: score `x0`, then propose and score candidates for up to `max_steps` steps."""
-    budget, concurrency = options.get("budget"), options.get("concurrency", 4)
-    if max_steps < 1:
-        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+    """Score `x0`, then propose and score candidates until a stop rule or the budget (default 10 steps)."""
+    settings = Settings.of(options, max_steps=max_steps, default_steps=10)
     if candidates_per_step < 1:
         raise ValueError(f"candidates_per_step must be at least 1, got {candidates_per_step}")
     if not x0:
         raise ValueError("x0 is empty: give at least one starting solution")
     adapter: TypeAdapter[Any] = TypeAdapter(solution_type)
-    session = RunSession(
+    starts = [adapter.validate_python(x) for x in x0]
+    session = Session(
         kind,
-        {"task": name, **(identity or {})},
-        run_directory=options.get("run_directory"),
-        budget=budget or Budget(max_steps=max_steps),
-        prices=options.get("prices", DEFAULT_PRICES),
-        wandb=options.get("wandb", True),
-        wandb_run=options.get("wandb_run"),
-        progress=options.get("progress", True),
+        name,
+        {"solution_type": repr(solution_type), "direction": direction, **(identity or {})},
+        settings,
     )
-    config = {"direction": direction, "max_steps": max_steps, "stop_score": stop_score}
-    session.open(resume=options.get("resume", False), config=config)
-    loop = _Loop(session, f, adapter, direction, concurrency)
-    try:
-        with trace("start") as started:
-            loop.evaluate(0, [adapter.validate_python(x) for x in x0])
-        loop.close_step(0, started)
-        reason, steps = loop.steps(propose, max_steps, candidates_per_step, stop_score, stop_when)
-    except BaseException:
-        session.progress.close()
-        raise
-    return loop.finish(reason, steps)
+    steps = _SearchSteps(session, propose, f, adapter, solution_type, direction, starts, candidates_per_step,
+                         stop_score, stop_when)  # fmt: skip
+    config = {"direction": direction, "max_steps": settings.budget.max_steps, "stop_score": stop_score}
+    shared = session.run(steps, config)
+    best = steps.best
+    return SearchResult(
+        **vars(shared), best_x=best.x if best else None, scores=[record.score for record in shared.history]
+    )
 
 
-class _Loop(Generic[X]):
+class _SearchSteps(Generic[X]):
+    best_label = "best"
+
     def __init__(
         self,
-        session: RunSession,
+        session: Session,
+        propose: Proposer[X],
         f: Callable[[X], Any],
         adapter: TypeAdapter[Any],
+        solution_type: Any,
         direction: Direction,
-        limit: int,
-    ) -> None:
-        self.session, self.f, self.adapter, self.direction, self.limit = session, f, adapter, direction, limit
-        self.records: dict[str, dict[str, Any]] = {}
-        self.evaluated: dict[str, Evaluated[X]] = {}
-        self._lock = threading.Lock()  # candidates are scored, and added, from several threads
-        for record in session.store.task_runs():
-            self.add(record)
-
-    def add(self, record: dict[str, Any]) -> None:
-        """Keep a scored record, and its typed form for the history."""
-        x = self.adapter.validate_python(record["x"])
-        with self._lock:
-            self.evaluated[record["id"]] = Evaluated(x, record["score"], record["feedback"], record["step"])
-            self.records[record["id"]] = record
-
-    def history(self) -> list[Evaluated[X]]:
-        with self._lock:
-            return [self.evaluated[key] for key in sorted(self.evaluated)]
-
-    def best(self) -> Evaluated[X] | None:
-        scored = [item for item in self.history() if item.score is not None]
-        if not scored:
-            return None
-        pick = max if self.direction == "maximize" else min
-        return pick(scored, key=lambda item: item.score)  # type: ignore[arg-type, return-value]
-
-    def reached(self, stop_score: float | None) -> bool:
-        best = self.best()
-        if stop_score is None or best is None or best.score is None:
-            return False
-        return best.score >= stop_score if self.direction == "maximize" else best.score <= stop_score
-
-    def steps(
-        self,
-        propose: Proposer[X],
-        max_steps: int,
+        starts: list[X],
         count: int,
         stop_score: float | None,
         stop_when: StopWhen[X] | None,
-    ) -> tuple[str, int]:
-        step = 0
-        while True:
-            if self.reached(stop_score):
-                return f"stop score {stop_score} reached", step
-            if stop_when is not None and stop_when(self.history()):
-                return "stop condition met", step
-            exhausted = self.session.exhausted(step)
-            if exhausted is not None or step >= max_steps:
-                return exhausted or "budget spent: steps", step
-            step += 1
-            with trace(f"step {step}") as recorded:
-                proposals = self.proposals(propose, step, count)
-                if proposals is None:
-                    self.close_step(step, recorded)
-                    decision = self.session.store.step(step) or {}
-                    return f"proposer failed: {decision.get('error')}", step
-                self.evaluate(step, proposals)
-            self.close_step(step, recorded)
+    ) -> None:
+        self.session, self.propose, self.f, self.adapter = session, propose, f, adapter
+        self.direction, self.starts, self.count = direction, starts, count
+        self.stop_score, self.stop_when = stop_score, stop_when
+        self.record_type: Any = parametrized(Evaluated, solution_type)
+        self.evaluated: Collection[Evaluated[X]] = session.store.collection("task_runs", self.record_type)
+        self.decisions: Collection[SearchDecision] = session.store.collection("steps", SearchDecision)
+        self.records: dict[str, Evaluated[X]] = {}
+        self.decided: dict[int, SearchDecision] = {}
+        self.history: list[Evaluated[X]] = []
+        self.seen: set[str] = set()
+        self.best: Evaluated[X] | None = None
+        self.last = -1
 
-    def proposals(self, propose: Proposer[X], step: int, count: int) -> list[X] | None:
-        """The step's candidates (recorded before they run), new ones only; None when proposing failed."""
-        decision = self.session.store.step(step)
-        if decision is None or "candidates" not in decision:
-            try:
-                proposed = list(propose(self.history(), count, step))[:count]
-            except LLMCallError as error:
-                self.session.store.write_step(
-                    step, {"step": step, "error": f"{type(error).__name__}: {error}"}
+    def load(self, session: Session) -> None:
+        for record in self.evaluated.all():
+            self.records[record.id] = record
+        self.decided = {decision.step: decision for decision in self.decisions.all()}
+        for number in sorted(row.step for row in session.rows):
+            self._settle(number)
+            self.last = number
+
+    def run_step(self, number: int) -> None:
+        self.last = number
+        if number == 0:
+            candidates = self.starts
+        else:
+            decision = self.decided.get(number) or self._proposals(number)
+            if decision.error is not None:
+                return
+            candidates = [self.adapter.validate_python(item) for item in decision.candidates]
+        jobs = []
+        for index, x in enumerate(candidates):
+            record_id = f"{number:03d}-{index:02d}"
+            if record_id not in self.records:
+                shown = self.adapter.dump_python(x, mode="json")
+                jobs.append(
+                    Job(
+                        f"evaluate {record_id}",
+                        evaluate_candidate,
+                        (f"evaluate {record_id}", self.f, x, shown),
+                    )
                 )
-                return None
-            seen = {_key(self.adapter, item.x) for item in self.history()}
+
+        def done(job: Job, result: JobResult) -> None:
+            record_id = job.key.rsplit(" ", 1)[-1]
+            outcome = result.outcome
+            score, feedback = (None, outcome.message) if isinstance(outcome, WorkerFailure) else outcome
+            record = self.record_type(
+                id=record_id,
+                step=number,
+                x=job.arguments[2],
+                score=score,
+                feedback=feedback,
+                worker=result.worker,
+            )
+            self.evaluated.write(record_id, record)
+            self.records[record_id] = record
+            self.session.progress.advance(number, self._best_score(), self.session.usage.total_tokens)
+
+        self.session.submit(jobs, done)
+        self._settle(number)
+
+    def _proposals(self, number: int) -> SearchDecision:
+        """The step's new candidates, recorded before they run, with the repeats left out."""
+        try:
+            proposed = list(self.propose(list(self.history), self.count, number))[: self.count]
+        except LLMCallError as error:
+            decision = SearchDecision(step=number, error=f"{type(error).__name__}: {error}")
+        else:
             fresh: list[Any] = []
+            duplicates: list[Any] = []
+            seen = set(self.seen)
             for candidate in proposed:
                 key = _key(self.adapter, candidate)
-                if key not in seen:
-                    seen.add(key)
-                    fresh.append(self.adapter.dump_python(candidate, mode="json"))
-            decision = {"step": step, "candidates": fresh, "duplicates": len(proposed) - len(fresh)}
-            self.session.store.write_step(step, decision)
-        return [self.adapter.validate_python(item) for item in decision["candidates"]]
+                dumped = self.adapter.dump_python(candidate, mode="json")
+                (duplicates if key in seen else fresh).append(dumped)
+                seen.add(key)
+            decision = SearchDecision(step=number, candidates=fresh, duplicates=duplicates)
+        self.decisions.write(f"{number:03d}", decision)
+        self.decided[number] = decision
+        return decision
 
-    def evaluate(self, step: int, candidates: Sequence[X]) -> None:
-        """Score the candidates not yet recorded, concurrently; each record is written when scored."""
-        jobs = [(f"{step:03d}-{index:02d}", x) for index, x in enumerate(candidates)]
-        missing = [job for job in jobs if job[0] not in self.records]
-        self.session.progress.expect(len(missing))
+    def _settle(self, number: int) -> None:
+        """Add the step's records to the history and the best, in id order."""
+        for record_id in sorted(key for key, record in self.records.items() if record.step == number):
+            record = self.records[record_id]
+            self.history.append(record)
+            self.seen.add(_key(self.adapter, record.x))
+            if record.score is not None and (self.best is None or self._better(record, self.best)):
+                self.best = record
 
-        def job(record_id: str, x: X) -> None:
-            with span(
-                f"evaluate {record_id}", inputs={"x": self.adapter.dump_python(x, mode="json")}
-            ) as opened:
-                score, feedback = _scored(self.f, x)
-                if opened is not None:
-                    opened.outputs = {"score": score, "feedback": feedback}
-            record = {
-                "id": record_id,
-                "step": step,
-                "x": self.adapter.dump_python(x, mode="json"),
-                "score": score,
-                "feedback": feedback,
-            }
-            self.session.store.write_task_run(record)
-            self.add(record)
-            best = self.best()
-            self.session.progress.advance(step, best.score if best else None, self.session.usage.total_tokens)
+    def _better(self, record: Evaluated[X], than: Evaluated[X]) -> bool:
+        assert record.score is not None and than.score is not None
+        if record.score == than.score:
+            return record.id < than.id
+        return record.score > than.score if self.direction == "maximize" else record.score < than.score
 
-        run_concurrently([functools.partial(job, *item) for item in missing], self.limit)
+    def _best_score(self) -> float | None:
+        return self.best.score if self.best is not None else None
 
-    def close_step(self, step: int, recorded: Any) -> None:
-        scores = [record["score"] for record in self.records.values() if record["step"] == step]
-        valid = [score for score in scores if score is not None]
-        best = self.best()
-        row = {
-            "runs": len(scores),
-            "mean_score": sum(valid) / len(valid) if valid else None,
-            "best_score": best.score if best else None,
-            "failures": len(scores) - len(valid),
-        }
-        self.session.close_step(step, recorded, row)
+    def stop_reason(self) -> str | None:
+        decision = self.decided.get(self.last)
+        if decision is not None and decision.error is not None:
+            return f"proposer failed: {decision.error}"
+        best = self._best_score()
+        if self.stop_score is not None and best is not None:
+            reached = best >= self.stop_score if self.direction == "maximize" else best <= self.stop_score
+            if reached:
+                return f"stop score {self.stop_score} reached"
+        if self.stop_when is not None and self.stop_when(self.history):
+            return "stop condition met"
+        return None
 
-    def finish(self, reason: str, steps: int) -> SearchResult[X]:
-        history = [self.records[key] for key in sorted(self.records)]
-        best = self.best()
-        columns = ["id", "step", "x", "score", "feedback"]
-        rows = [
-            [r["id"], r["step"], json.dumps(r["x"], ensure_ascii=False), r["score"], r["feedback"]]
-            for r in history
+    def figures(self, number: int) -> StepFigures:
+        records = [self.records[key] for key in sorted(self.records) if self.records[key].step == number]
+        valid = [record.score for record in records if record.score is not None]
+        failed = [record for record in records if record.score is None]
+        decision = self.decided.get(number)
+        reason = failed[0].feedback if failed else None
+        if decision is not None and decision.error is not None:
+            reason = f"proposer failed: {decision.error}"
+        elif decision is not None and decision.duplicates and not records:
+            reason = f"{len(decision.duplicates)} proposals repeated earlier candidates"
+        return StepFigures(
+            runs=len(records),
+            mean_score=sum(valid) / len(valid) if valid else None,
+            best_score=self._best_score(),
+            failures=len(failed),
+            reason=reason,
+        )
+
+    def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
+        return [
+            (f"{record.id} {_short(self._shown(record.x))}", record.score, record.feedback)
+            for record in self.history
+            if record.step == number
         ]
-        shared = self.session.finish(
-            stop_reason=reason,
-            steps=steps,
-            best={"x": self.adapter.dump_python(best.x, mode="json") if best else None},
-            best_score=best.score if best else None,
+
+    def _shown(self, x: X) -> str:
+        return json.dumps(self.adapter.dump_python(x, mode="json"), ensure_ascii=False)
+
+    def outcome(self) -> Outcome[Evaluated[X]]:
+        history = list(self.history)
+        columns = ["id", "step", "x", "score", "feedback"]
+        rows = [[r.id, r.step, self._shown(r.x), r.score, r.feedback] for r in history]
+        failures = [record.feedback for record in history if record.score is None]
+        best = self.best
+        return Outcome(
             history=history,
+            best_score=self._best_score(),
+            best=self.adapter.dump_python(best.x, mode="json") if best is not None else None,
             table=(columns, rows),
-        )
-        return SearchResult(
-            **vars(shared), best_x=best.x if best else None, scores=[r["score"] for r in history]
+            points=[(record.step, record.score) for record in history if record.score is not None],
+            succeeded=len(history) - len(failures),
+            first_error=failures[0] if failures else None,
         )
 
 
-def _scored(f: Callable[[Any], Any], x: Any) -> tuple[float | None, str]:
-    """`f(x)` as `(score, feedback)`; a raise, NaN or a wrong shape is a failure, with the reason."""
-    try:
-        result = f(x)
-    except Exception as error:
-        return None, f"f raised {type(error).__name__}: {error}"
-    if isinstance(result, tuple) and len(result) == 2:
-        score, feedback = result
-    elif isinstance(result, int | float):
-        score, feedback = result, ""
-    else:
-        return (
-            None,
-            f"f must return (score, feedback) or a number, got {type(result).__name__}: {result!r:.80}",
-        )
-    try:
-        number = float(score)
-    except (TypeError, ValueError):
-        return None, f"f returned a score that is not a number: {score!r:.80}"
-    if math.isnan(number) or math.isinf(number):
-        return None, f"f returned {number} as the score"
-    return number, "" if feedback is None else str(feedback)
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _key(adapter: TypeAdapter[Any], x: Any) -> str:

@@ -16,7 +16,8 @@ from typing_extensions import Unpack
 
 from .._decorators import llm_explicit_function
 from .._models import resolve_model
-from ._search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
+from ._engine import Evaluated, RunOptions, ask
+from ._search import Direction, SearchResult, StopWhen, search
 
 __all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
 
@@ -73,7 +74,7 @@ def run(
     f: Callable[[str], Any],
     x0: str | Sequence[str],
     stop_score: float | None = None,
-    max_steps: int = 10,
+    max_steps: int | None = None,
     model: Any = None,
     *,
     stop_when: StopWhen[Any] | None = None,
@@ -84,15 +85,18 @@ def run(
 ) -> SearchResult[str]:
     """Optimize a text or program `x` for `f(x) -> (score, feedback)`, as llm_optimize's `run` does.
 
-    Returns the best score, the score history and the best x (`result.best_score`,
-    `result.scores`, `result.best_x`), with a run directory you can resume. `options` are
-    the run session's: `budget`, `concurrency`, `run_directory`, `resume`, `wandb`,
-    `wandb_run`, `progress`, `prices`.
+    Returns the best score, the score history and the best x, unpacked as llm_optimize's
+    `best_score, scores, best_x = run(...)` or read as `result.best_score`, `result.scores`,
+    `result.best_x`, with a run directory you can resume. `max_steps` (default 10) is the
+    budget's step limit; `options` are the run options every optimizer accepts (`RunOptions`:
+    `budget`, `concurrency`, `executor`, `run_directory`, `resume`, `wandb`, `wandb_run`,
+    `project`, `progress`, `prices`). When `x0` already meets `stop_score`, the model is not asked.
 
     Example:
         ```python
-        result = blackbox.run("Write a haiku", "Improve the haiku.", judge, "Old pond...",
-                              stop_score=9, max_steps=5, model="openai:gpt-4o-mini")
+        best_score, scores, best_x = blackbox.run(
+            "Write a haiku", "Improve the haiku.", judge, "Old pond...",
+            stop_score=9, max_steps=5, model="openai:gpt-4o-mini")
         ```
     """
     if model is None:
@@ -113,7 +117,7 @@ def run(
             recent=[_attempt(item) for item in history[-history_window:]],
             count=count,
         )
-        candidates = propose_solutions(resolved, request)
+        candidates = ask(propose_solutions, resolved, request)
         return [text for text in (solution_text(candidate.solution) for candidate in candidates) if text]
 
     return search(
@@ -127,8 +131,8 @@ def run(
         stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
-        identity={"question": question, "direction": direction},
-        **options,
+        identity={"question": question},
+        options=options,
     )
 
 

@@ -16,8 +16,8 @@ from typing_extensions import Unpack
 
 from .._decorators import llm_explicit_function
 from .._models import resolve_model
-from ._execution import run_concurrently
-from ._search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
+from ._engine import Evaluated, RunOptions, ask, parametrized, run_concurrently
+from ._search import Direction, SearchResult, StopWhen, search
 
 __all__ = ["OproRequest", "ScoredSolution", "bucketed", "propose_next_solution", "run"]
 
@@ -77,13 +77,14 @@ def run(
     buckets: int = 100,
     stop_score: float | None = None,
     stop_when: StopWhen[Any] | None = None,
-    max_steps: int = 10,
+    max_steps: int | None = None,
     **options: Unpack[RunOptions],
 ) -> SearchResult[Any]:
     """Optimize solutions of `solution_type` for `f(x) -> (score, feedback)` with OPRO's meta-prompt.
 
-    `options` are the run session's (see `blackbox.run`); proposals and evaluations run 8 at
-    once unless `concurrency` says otherwise.
+    `max_steps` (default 10) is the budget's step limit; `options` are the run options every
+    optimizer accepts (`RunOptions`, see `blackbox.run`); proposals and evaluations run 8 at once
+    unless `concurrency` says otherwise.
 
     Example:
         ```python
@@ -93,7 +94,7 @@ def run(
     """
     resolved = resolve_model(model)
     sampler = _at_temperature(resolved, temperature)
-    concurrency = options.setdefault("concurrency", 8)
+    concurrency = options.get("concurrency", 8)
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
 
@@ -101,12 +102,12 @@ def run(
         scored = [(item.x, item.score) for item in history if item.score is not None]
         best_first = sorted(scored, key=lambda pair: pair[1], reverse=direction == "maximize")
         shown = list(reversed(best_first[:keep]))  # ascending quality: the best is last
-        request_type = _parametrized(OproRequest, solution_type)
+        request_type = parametrized(OproRequest, solution_type)
         solutions = [{"solution": x, "score": bucketed(score, score_range, buckets)} for x, score in shown]
 
         def one(variant: int) -> Any:
             request = request_type(task=task, goal=direction, solutions=solutions, variant=variant)
-            return propose_next_solution(sampler, request)
+            return ask(propose_next_solution, sampler, request)
 
         return run_concurrently([functools.partial(one, variant) for variant in range(count)], concurrency)
 
@@ -122,14 +123,8 @@ def run(
         stop_when=stop_when,
         max_steps=max_steps,
         candidates_per_step=candidates_per_step,
-        identity={"direction": direction, "solution_type": repr(solution_type)},
-        **options,
+        options=options,
     )
-
-
-def _parametrized(generic: Any, argument: Any) -> Any:
-    """A generic request model for a solution type known only at run time."""
-    return generic[argument]
 
 
 def _at_temperature(model: Any, temperature: float | None) -> Any:

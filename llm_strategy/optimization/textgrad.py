@@ -4,7 +4,7 @@
 `backward()` asks the model how each variable that requires gradients should change (critiques
 of a variable with several successors are gathered from all of them); `TextualGradientDescent`
 rewrites those variables from their gradients, under constraints, remembering past gradients.
-`run` repeats forward, backward and step, with the shared run session.
+`run` repeats forward, backward and step; the engine's session records and reports the run.
 """
 
 from __future__ import annotations
@@ -12,19 +12,29 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from llm_hyperparameters import trace
+from pydantic import BaseModel, Field, JsonValue
+from typing_extensions import Unpack
 
 from .._decorators import llm_explicit_function
 from .._models import resolve_model
 from ..errors import LLMCallError
-from ._budget import Budget
-from ._execution import run_concurrently
-from ._session import RunResult, RunSession
+from ._engine import (
+    Collection,
+    Job,
+    JobResult,
+    Outcome,
+    RunOptions,
+    RunResult,
+    Session,
+    Settings,
+    StepFigures,
+    TextGradStep,
+    WorkerFailure,
+    ask,
+    run_concurrently,
+)
 
 __all__ = [
     "TextGradResult",
@@ -187,7 +197,7 @@ def _critique(model: Any, output: Variable, target: Variable) -> str:
         feedback=output.gradients,
         objective=output.objective,
     )
-    return critique_input(model, request)
+    return ask(critique_input, model, request)
 
 
 class _Update(BaseModel):
@@ -248,7 +258,8 @@ class TextualGradientDescent:
             if not variable.gradients:
                 continue
             past = self._past[id(variable)]
-            updated = apply_gradients(
+            updated = ask(
+                apply_gradients,
                 self.model,
                 _Update(
                     role=variable.role,
@@ -268,7 +279,7 @@ class TextualGradientDescent:
 
 
 @dataclass(kw_only=True)
-class TextGradResult(RunResult):
+class TextGradResult(RunResult[TextGradStep]):
     """The parameters' final and best values by role, with the shared result fields."""
 
     values: dict[str, str]
@@ -280,111 +291,148 @@ def run(
     forward: Callable[[int], Variable],
     *,
     model: Any,
-    steps: int = 5,
+    max_steps: int | None = None,
     evaluate: Callable[[], float] | None = None,
     constraints: Sequence[str] = (),
     memory: int = 3,
     name: str = "textgrad",
-    budget: Budget | None = None,
-    run_directory: str | Path | None = None,
-    resume: bool = False,
-    wandb: bool = True,
-    progress: bool = True,
+    **options: Unpack[RunOptions],
 ) -> TextGradResult:
     """Repeat `loss = forward(step)`, `loss.backward()`, `optimizer.step()`; keep the best by `evaluate()`.
 
     `forward(step)` builds the graph for a step (a minibatch, say) and returns its loss.
-    `evaluate()` (higher is better) scores the current parameters; without it the last values
-    count as the best. Every step is recorded; `resume=True` restores the parameters' values.
+    `evaluate()` (higher is better) scores the current parameters, on the run's executor; without
+    it the last values count as the best. `max_steps` (default 5) is the budget's step limit;
+    `options` are the run options every optimizer accepts (`RunOptions`). Every step is recorded;
+    `resume=True` restores the parameters' values.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
+    settings = Settings.of(options, max_steps=max_steps, default_steps=5)
     roles = [variable.role for variable in parameters]
     if len(set(roles)) != len(roles):
         raise ValueError(f"parameters need distinct roles, got {roles}")
     optimizer = TextualGradientDescent(parameters, model, constraints=constraints, memory=memory)
-    session = RunSession(
-        "textgrad",
-        {"task": name, "parameters": roles},
-        run_directory=run_directory,
-        budget=budget or Budget(max_steps=steps),
-        wandb=wandb,
-        progress=progress,
+    session = Session("textgrad", name, {"parameters": list[JsonValue](roles)}, settings)
+    steps = _TextGradSteps(session, parameters, forward, optimizer, evaluate)
+    config = {"max_steps": settings.budget.max_steps, "constraints": list(constraints)}
+    shared = session.run(steps, config)
+    best = steps.best()
+    return TextGradResult(
+        **vars(shared), values=_values(parameters), best_values=best.values if best else _values(parameters)
     )
-    session.open(resume=resume, config={"steps": steps, "constraints": list(constraints)})
-    records = list(session.store.task_runs())
-    for record in records[-1:]:
-        for variable in parameters:
-            variable.value = record["values"][variable.role]
 
-    def score() -> float | None:
-        return evaluate() if evaluate is not None else None
 
-    step, reason = len(records), "budget spent: steps"
-    try:
-        if not records:
-            with trace("start") as started:
-                record = {
-                    "id": "000",
-                    "step": 0,
-                    "values": _values(parameters),
-                    "score": score(),
-                    "loss": None,
-                }
-            session.store.write_task_run(record)
-            records.append(record)
-            session.close_step(0, started, {"runs": 1, "best_score": _best(records)["score"]})
-            step = 1
-        while True:
-            exhausted = session.exhausted(step - 1)
-            if exhausted is not None:
-                reason = exhausted
-                break
-            with trace(f"step {step}") as recorded:
-                try:
-                    loss = forward(step)
-                    loss.backward(optimizer.model)
-                    optimizer.step()
-                except LLMCallError as error:
-                    reason = f"step failed: {type(error).__name__}: {error}"
-                    break
-                finally:
-                    optimizer.zero_grad()
-                record = {
-                    "id": f"{step:03d}",
-                    "step": step,
-                    "values": _values(parameters),
-                    "score": score(),
-                    "loss": loss.value,
-                }
-            session.store.write_task_run(record)
-            records.append(record)
-            session.progress.advance(step, _best(records)["score"], session.usage.total_tokens)
-            session.close_step(
-                step,
-                recorded,
-                {"runs": 1, "mean_score": record["score"], "best_score": _best(records)["score"]},
-            )
-            step += 1
-    except BaseException:
-        session.progress.close()
-        raise
-    best = _best(records)
-    columns = ["id", "step", "score", "loss", *roles]
-    rows = [
-        [r["id"], r["step"], r["score"], r["loss"], *(r["values"][role] for role in roles)] for r in records
-    ]
-    shared = session.finish(
-        stop_reason=reason, steps=records[-1]["step"], best=best["values"], best_score=best["score"],
-        history=records, table=(columns, rows),
-    )  # fmt: skip
-    return TextGradResult(**vars(shared), values=_values(parameters), best_values=best["values"])
+class _TextGradSteps:
+    best_label = "best"
+
+    def __init__(
+        self,
+        session: Session,
+        parameters: Sequence[Variable],
+        forward: Callable[[int], Variable],
+        optimizer: TextualGradientDescent,
+        evaluate: Callable[[], float] | None,
+    ) -> None:
+        self.session, self.parameters, self.forward = session, parameters, forward
+        self.optimizer, self.evaluate = optimizer, evaluate
+        self.steps: Collection[TextGradStep] = session.store.collection("task_runs", TextGradStep)
+        self.records: list[TextGradStep] = []
+
+    def load(self, session: Session) -> None:
+        done = {row.step for row in session.rows}
+        self.records = [record for record in self.steps.all() if record.step in done]
+        for record in self.records[-1:]:
+            for variable in self.parameters:
+                variable.value = record.values[variable.role]
+
+    def run_step(self, number: int) -> None:
+        loss: str | None = None
+        error: str | None = None
+        if number > 0:
+            try:
+                computed = self.forward(number)
+                computed.backward(self.optimizer.model)
+                self.optimizer.step()
+                loss = computed.value
+            except LLMCallError as failure:
+                error = f"{type(failure).__name__}: {failure}"
+            finally:
+                self.optimizer.zero_grad()
+        record = TextGradStep(
+            id=f"{number:03d}",
+            step=number,
+            values=_values(self.parameters),
+            score=self._score() if error is None else None,
+            loss=loss,
+            error=error,
+        )
+        self.steps.write(record.id, record)
+        self.records.append(record)
+        self.session.progress.advance(number, self._best_score(), self.session.usage.total_tokens)
+
+    def _score(self) -> float | None:
+        if self.evaluate is None:
+            return None
+        scores: list[float | None] = []
+
+        def done(job: Job, result: JobResult) -> None:
+            outcome = result.outcome
+            scores.append(None if isinstance(outcome, WorkerFailure) else float(outcome))
+
+        self.session.submit([Job("evaluate", _called, (self.evaluate,))], done)
+        return scores[0]
+
+    def best(self) -> TextGradStep | None:
+        scored = [record for record in self.records if record.score is not None]
+        if scored:
+            return max(scored, key=lambda record: record.score or 0.0)
+        return self.records[-1] if self.records else None
+
+    def _best_score(self) -> float | None:
+        best = self.best()
+        return best.score if best is not None else None
+
+    def stop_reason(self) -> str | None:
+        last = self.records[-1] if self.records else None
+        return f"step failed: {last.error}" if last is not None and last.error else None
+
+    def figures(self, number: int) -> StepFigures:
+        record = next(record for record in self.records if record.step == number)
+        return StepFigures(
+            runs=1,
+            mean_score=record.score,
+            best_score=self._best_score(),
+            failures=1 if record.error else 0,
+            reason=record.error,
+        )
+
+    def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
+        return [(record.id, record.score, record.error or record.loss or "") for record in self.records
+                if record.step == number]  # fmt: skip
+
+    def outcome(self) -> Outcome[TextGradStep]:
+        roles = [variable.role for variable in self.parameters]
+        columns = ["id", "step", "score", "loss", "error", *roles]
+        rows = [
+            [r.id, r.step, r.score, r.loss, r.error, *(r.values[role] for role in roles)]
+            for r in self.records
+        ]
+        errors = [record.error for record in self.records if record.error]
+        stepped = [record for record in self.records if record.step > 0]
+        best = self.best()
+        return Outcome(
+            history=list(self.records),
+            best_score=self._best_score(),
+            best=dict(best.values) if best else None,
+            table=(columns, rows),
+            points=[(record.step, record.score) for record in self.records if record.score is not None],
+            succeeded=sum(1 for record in stepped if not record.error) if stepped else 1,
+            first_error=errors[0] if errors else None,
+        )
+
+
+def _called(function: Callable[[], Any]) -> Any:
+    return function()
 
 
 def _values(parameters: Sequence[Variable]) -> dict[str, str]:
     return {variable.role: variable.value for variable in parameters}
-
-
-def _best(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    scored = [record for record in records if record["score"] is not None]
-    return max(scored, key=lambda record: record["score"]) if scored else records[-1]

@@ -7,7 +7,13 @@ import pytest
 
 from llm_hyperparameters import DefinitionError
 from llm_strategy import llm_function
-from llm_strategy.optimization import Budget, MetaOptimizer, ResumeError, optimize_hyperparameters
+from llm_strategy.optimization import (
+    Budget,
+    MetaOptimizer,
+    ResumeError,
+    TaskRunRecord,
+    optimize_hyperparameters,
+)
 from llm_strategy.testing import SyntheticChatModel
 
 from .tasks import Topic, optimizer_replying, shout, untracked, volume_score, write_note
@@ -59,11 +65,15 @@ def test_a_run_records_everything_and_finds_the_best_by_score(tmp_path):
     ]
     record = json.loads((run / "task_runs" / "001-01.json").read_text())
     assert record["hyperparameters"][SHOUT] == {"volume": 4} and record["score"] == 4.0
-    assert record["changed"] == {SHOUT: {"volume": 4}} and record["reflection"]["feedback"] == "ok"
-    assert (
-        run / "traces" / "step-001.html"
-    ).exists() and result.trace_page == run / "traces" / "step-001.html"
-    assert "step" in result.summary() and "best score: 4.0000" in result.summary()
+    assert record["changed"] == {SHOUT: {"volume": 4}} and record["reflection"] is None  # written once
+    reflection = json.loads((run / "reflections" / "001-01.json").read_text())
+    assert reflection["reflection"]["feedback"] == "ok"
+    typed = result.history[-1]
+    assert isinstance(typed, TaskRunRecord) and typed.reflection.feedback == "ok" and typed.score == 4.0
+    assert (run / "traces" / "step-001.html").exists() and result.trace_page == run / "traces" / "index.html"
+    index = result.trace_page.read_text()
+    assert "step-000.html" in index and "step-001.html" in index and "001-01" in index
+    assert "step" in result.summary() and "best mean score: 4.0000" in result.summary()
     reflect = next(
         call[0].text for call in optimizer.calls if call[0].text.startswith("LLMOptimizer.reflect")
     )
@@ -83,7 +93,7 @@ def test_llm_functions_are_optimized_through_their_instructions(tmp_path):
     )
     assert write_note.hyperparameters.name in result.best_hyperparameters
     records = result.history
-    assert len(records) >= 2 and all(record["chat_chains"]["requests"] for record in records)
+    assert len(records) >= 2 and all(record.chat_chains for record in records)
     suggested = json.loads((tmp_path / "run" / "steps" / "001.json").read_text())["suggestion"]
     assert suggested["task_parameters"] and suggested["hyperparameters"]
 
@@ -118,19 +128,14 @@ def test_failing_tasks_and_evaluators_are_recorded_not_raised(tmp_path):
         budget=Budget(max_steps=1),
         **options(tmp_path),
     )
-    by_topic = {
-        record["task_parameters"]["topic"]: record for record in result.history if record["step"] == 0
-    }
+    by_topic = {record.task_parameters["topic"]: record for record in result.history if record.step == 0}
     assert (
-        by_topic["fail"]["exception"] == "RuntimeError: cannot shout 'fail'"
-        and by_topic["fail"]["return_value"] is None
+        by_topic["fail"].exception == "RuntimeError: cannot shout 'fail'"
+        and by_topic["fail"].return_value is None
     )
-    assert (
-        by_topic["nan"]["score"] is None
-        and by_topic["nan"]["evaluation"] == "evaluator failed: it returned nan"
-    )
-    assert by_topic["raise"]["evaluation"] == "evaluator failed: ValueError: judge is out"
-    assert by_topic["ok"]["score"] == 1.0 and len(result.history) == 6
+    assert by_topic["nan"].score is None and by_topic["nan"].evaluation == "evaluator failed: it returned nan"
+    assert by_topic["raise"].evaluation == "evaluator failed: ValueError: judge is out"
+    assert by_topic["ok"].score == 1.0 and len(result.history) == 6
 
 
 def test_invalid_suggestions_are_fed_back_and_never_applied(tmp_path):
@@ -145,7 +150,7 @@ def test_invalid_suggestions_are_fed_back_and_never_applied(tmp_path):
         budget=Budget(max_steps=1),
         **options(tmp_path),
     )
-    assert {record["hyperparameters"][SHOUT]["volume"] for record in result.history} == {2, 1, 4}
+    assert {record.hyperparameters[SHOUT]["volume"] for record in result.history} == {2, 1, 4}
     retries = [
         call[-1].text for call in model.calls if call[-1].type == "human" and "Invalid reply" in call[-1].text
     ]
@@ -165,7 +170,8 @@ def test_an_optimizer_that_keeps_failing_stops_the_run_and_keeps_the_runs(tmp_pa
     )
     assert result.stop_reason.startswith("optimizer failed: OutputParseError")
     assert len(result.history) == 1 and (tmp_path / "run" / "task_runs" / "000-00.json").exists()
-    assert "error" in json.loads((tmp_path / "run" / "steps" / "001.json").read_text())
+    decision = json.loads((tmp_path / "run" / "steps" / "001.json").read_text())
+    assert decision["suggestion_error"].startswith("OutputParseError") and decision["suggestion"] is None
 
 
 def test_long_histories_are_summarized(tmp_path):
@@ -264,7 +270,7 @@ def test_resume_repeats_no_finished_task_run(tmp_path):
     again = optimize_hyperparameters(
         shout, [{"topic": "a"}], budget=Budget(max_steps=1), resume=True, **common, **options(tmp_path)
     )
-    assert [record["id"] for record in again.history] == [record["id"] for record in first.history]
+    assert [record.id for record in again.history] == [record.id for record in first.history]
     assert again.usage.llm_calls >= first.usage.llm_calls
 
 
@@ -287,9 +293,7 @@ def test_async_tasks_run_concurrently_in_their_own_scopes(tmp_path, capsys):
         wandb=False,
         progress=True,
     )
-    assert all(
-        record["exception"] is None and isinstance(record["return_value"], str) for record in result.history
-    )
-    assert write_async.hyperparameters.name in result.history[-1]["hyperparameters"]
+    assert all(record.exception is None and isinstance(record.return_value, str) for record in result.history)
+    assert write_async.hyperparameters.name in result.history[-1].hyperparameters
     printed = capsys.readouterr().err
     assert "p(improve)" in printed and "stopped: " in printed  # the final summary table

@@ -75,13 +75,13 @@ def test_failing_f_and_duplicates_are_recorded_and_the_run_goes_on(tmp_path):
     result = blackbox.run(
         "T", "Q", f, "seed", max_steps=1, model=model, candidates_per_step=5, **options(tmp_path)
     )
-    feedback = {record["x"]: record["feedback"] for record in result.history}
+    feedback = {record.x: record.feedback for record in result.history}
     assert feedback["raise"] == "f raised RuntimeError: broken scorer"
     assert feedback["nan"] == "f returned nan as the score"
     assert feedback["shape"].startswith("f must return (score, feedback) or a number")
     assert result.best_x == "longest" and len(result.history) == 5  # "seed" was a duplicate, dropped
     decision = json.loads((tmp_path / "run" / "steps" / "001.json").read_text())
-    assert decision["duplicates"] == 1
+    assert decision["duplicates"] == ["seed"]
 
 
 def test_fenced_solutions_are_unwrapped():
@@ -93,7 +93,7 @@ def test_a_reply_with_no_candidate_stops_the_run_and_keeps_the_records(tmp_path)
     model = ScriptedChatModel(replies=lambda messages: "I would rather not.")
     result = blackbox.run("T", "Q", length, "seed", max_steps=3, model=model, **options(tmp_path))
     assert result.stop_reason.startswith("proposer failed: OutputParseError")
-    assert [record["x"] for record in result.history] == ["seed"]
+    assert [record.x for record in result.history] == ["seed"]
 
 
 @pytest.mark.parametrize(

@@ -85,15 +85,17 @@ def test_the_loop_records_each_step_keeps_the_best_and_resumes(tmp_path):
         )
 
     options = {"model": model, "run_directory": tmp_path / "run", "wandb": False, "progress": False}
-    result = tg.run([prompt], forward, steps=2, evaluate=lambda: -len(prompt.value), **options)
-    assert [record["step"] for record in result.history] == [0, 1, 2]
+    result = tg.run([prompt], forward, max_steps=2, evaluate=lambda: -len(prompt.value), **options)
+    assert [record.step for record in result.history] == [0, 1, 2]
     assert result.values == {"system prompt": "Answer. Be brief. Be brief."}
     assert (
         result.best_values == {"system prompt": "Answer."} and result.best_score == -7
     )  # shorter scored higher
-    assert result.history[1]["loss"] == "too long: answer to q1"
+    assert result.history[1].loss == "too long: answer to q1"
     prompt.value = "changed meanwhile"
-    again = tg.run([prompt], forward, steps=2, resume=True, evaluate=lambda: -len(prompt.value), **options)
+    again = tg.run(
+        [prompt], forward, max_steps=2, resume=True, evaluate=lambda: -len(prompt.value), **options
+    )
     assert (
         len(again.history) == 3 and prompt.value == "Answer. Be brief. Be brief."
     )  # restored, nothing redone

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field, PrivateAttr
 
 from llm_hyperparameters import Trace
 
@@ -27,13 +29,16 @@ DEFAULT_PRICES: Mapping[str, tuple[float, float]] = {
 class Budget:
     """Limits of an optimization run; None means no limit. Every limit must be positive.
 
+    `Budget()` limits nothing: an optimizer's own `max_steps=` sets the step limit when the
+    budget has none.
+
     Example:
         ```python
         Budget(max_steps=5, max_tokens=200_000, max_cost=2.0, max_seconds=600)
         ```
     """
 
-    max_steps: int | None = 5
+    max_steps: int | None = None
     max_llm_calls: int | None = None
     max_tokens: int | None = None
     max_cost: float | None = None
@@ -45,8 +50,21 @@ class Budget:
             if value is not None and value <= 0:
                 raise ValueError(f"Budget.{name} must be positive or None (no limit), got {value!r}")
 
+    def with_steps(self, max_steps: int | None, default: int | None) -> Budget:
+        """This budget with an optimizer's `max_steps=` (or its default) as the step limit.
+
+        A step limit set in both places must agree.
+        """
+        if max_steps is not None and self.max_steps is not None and max_steps != self.max_steps:
+            raise ValueError(
+                f"max_steps={max_steps} and Budget(max_steps={self.max_steps}) disagree: set the step limit "
+                "in one place"
+            )
+        steps = self.max_steps or max_steps or (default if self.max_steps is None else None)
+        return Budget(steps, self.max_llm_calls, self.max_tokens, self.max_cost, self.max_seconds)
+
     def exhausted(self, usage: Usage, steps: int) -> str | None:
-        """The name of the first limit reached, or None."""
+        """The name of the first limit reached after `steps` finished steps, or None."""
         checks = (
             ("steps", self.max_steps, steps),
             ("LLM calls", self.max_llm_calls, usage.llm_calls),
@@ -60,8 +78,7 @@ class Budget:
         return None
 
 
-@dataclass
-class Usage:
+class Usage(BaseModel):
     """What a run has used so far; carried over when a run is resumed."""
 
     llm_calls: int = 0
@@ -69,8 +86,8 @@ class Usage:
     output_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0
-    unpriced_models: set[str] = field(default_factory=set)
-    _started: float = field(default_factory=time.monotonic, repr=False)
+    unpriced_models: list[str] = Field(default_factory=list)
+    _started: float = PrivateAttr(default_factory=time.monotonic)
 
     @property
     def total_tokens(self) -> int:
@@ -87,9 +104,11 @@ class Usage:
             self.llm_calls += 1
             self.input_tokens += inputs
             self.output_tokens += outputs
-            price = _price(str(span.attributes.get("model") or ""), prices)
+            model = str(span.attributes.get("model") or "")
+            price = _price(model, prices)
             if price is None:
-                self.unpriced_models.add(str(span.attributes.get("model") or span.name))
+                if (model or span.name) not in self.unpriced_models:
+                    self.unpriced_models.append(model or span.name)
             else:
                 self.cost += (inputs * price[0] + outputs * price[1]) / 1_000_000
 
@@ -98,30 +117,6 @@ class Usage:
         now = time.monotonic()
         self.seconds += now - self._started
         self._started = now
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-compatible figures."""
-        return {
-            "llm_calls": self.llm_calls,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": self.total_tokens,
-            "cost": round(self.cost, 6),
-            "seconds": round(self.seconds, 3),
-            "unpriced_models": sorted(self.unpriced_models),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Usage:
-        """Figures written by `to_dict`."""
-        return cls(
-            llm_calls=int(data.get("llm_calls", 0)),  # type: ignore[call-overload]
-            input_tokens=int(data.get("input_tokens", 0)),  # type: ignore[call-overload]
-            output_tokens=int(data.get("output_tokens", 0)),  # type: ignore[call-overload]
-            cost=float(data.get("cost", 0.0)),  # type: ignore[arg-type]
-            seconds=float(data.get("seconds", 0.0)),  # type: ignore[arg-type]
-            unpriced_models=set(data.get("unpriced_models", ())),  # type: ignore[call-overload]
-        )
 
 
 def _price(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:

@@ -1,0 +1,84 @@
+"""The optimization engine every optimizer runs on: run options, the session (the one loop), typed
+records, the run directory and its lock, budgets, jobs for any executor, and what a run shows.
+
+An optimizer supplies only its step (`Steps`); the session opens or resumes the run, runs steps
+until a stop rule or the budget says stop, checkpoints each, and reports.
+"""
+
+from ._asking import ask
+from ._budget import DEFAULT_PRICES, Budget, Usage
+from ._execution import (
+    SETTINGS,
+    Job,
+    JobResult,
+    Task,
+    TaskOutcome,
+    WorkerFailure,
+    evaluate_candidate,
+    parametrized,
+    run_concurrently,
+    run_coroutine,
+    run_task,
+)
+from ._options import RunOptions, Settings
+from ._records import (
+    ChatMessage,
+    ChatRequest,
+    Duplicate,
+    Evaluated,
+    MetaDecision,
+    Reflection,
+    RunInfo,
+    RunSummary,
+    SearchDecision,
+    StepRow,
+    Suggestion,
+    TaskRunRecord,
+    TextGradStep,
+)
+from ._session import Best, Outcome, RunResult, Session, StepFigures, Steps
+from ._store import Collection, ResumeError, RunLockedError, RunStorageError, RunStore
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "SETTINGS",
+    "Best",
+    "Budget",
+    "ChatMessage",
+    "ChatRequest",
+    "Collection",
+    "Duplicate",
+    "Evaluated",
+    "Job",
+    "JobResult",
+    "MetaDecision",
+    "Outcome",
+    "Reflection",
+    "ResumeError",
+    "RunInfo",
+    "RunLockedError",
+    "RunOptions",
+    "RunResult",
+    "RunStorageError",
+    "RunStore",
+    "RunSummary",
+    "SearchDecision",
+    "Session",
+    "Settings",
+    "StepFigures",
+    "StepRow",
+    "Steps",
+    "Suggestion",
+    "Task",
+    "TaskOutcome",
+    "TaskRunRecord",
+    "TextGradStep",
+    "Usage",
+    "WorkerFailure",
+    "ask",
+    "evaluate_candidate",
+    "parametrized",
+    "run_concurrently",
+    "run_coroutine",
+    "run_task",
+]

@@ -1,0 +1,396 @@
+"""Task runs and evaluations as jobs for any `concurrent.futures.Executor`, and the run's one event loop.
+
+A job carries everything it needs (the function, its parameters, the hyperparameters in force,
+the model or its `"provider:model"` spec, the evaluator) and brings back what it produced (the
+value or error, score and feedback, trace spans, where it ran). On the default thread pool the
+spans go straight into the step's trace; in another process they come back as data and are
+grafted in. A job whose worker fails is a recorded failure, not a crashed run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import math
+import os
+import socket
+import threading
+import traceback
+import typing
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic_core import to_jsonable_python
+
+from llm_hyperparameters import DefinitionError, Hyperparameters, Span, Trace, current_trace, span, trace
+
+from ..._models import resolve_model
+from .._schemas import TaskRun
+from ._records import ChatMessage, ChatRequest
+
+__all__ = [
+    "SETTINGS",
+    "Job",
+    "JobResult",
+    "Jobs",
+    "Task",
+    "TaskOutcome",
+    "WorkerFailure",
+    "evaluate_candidate",
+    "parametrized",
+    "run_concurrently",
+    "run_coroutine",
+    "run_task",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+_MAX_MESSAGE_CHARS = 1_500
+
+
+@dataclass(frozen=True)
+class Task:
+    """A callable to optimize: `task(model, **parameters)` or `task(model, parameters)`."""
+
+    function: Callable[..., Any]
+    parameters_type: type[BaseModel]
+    result_type: Any
+    takes_object: bool
+
+    @classmethod
+    def of(
+        cls, function: Callable[..., Any], seed: Sequence[Any], parameters_type: type[BaseModel] | None = None
+    ) -> Task:
+        """Check the task and its seed parameters; the parameters' model comes from them or the signature."""
+        if not callable(function):
+            raise DefinitionError(f"the task must be callable, got {function!r:.80}")
+        if not seed:
+            raise ValueError(
+                "seed_parameters is empty: give at least one set of task parameters to start from"
+            )
+        signature = inspect.signature(function)
+        names = [name for name in signature.parameters if not name.startswith("_")][1:]
+        try:
+            hints = typing.get_type_hints(inspect.unwrap(function))
+        except Exception:
+            hints = {}
+        first = seed[0]
+        if parameters_type is not None or isinstance(first, BaseModel):
+            parameters_type = parameters_type or type(first)
+            takes_object = len(names) == 1 and hints.get(names[0]) is parameters_type
+        else:
+            fields: dict[str, Any] = {
+                name: (
+                    hints.get(name, Any),
+                    ... if parameter.default is parameter.empty else parameter.default,
+                )
+                for name, parameter in signature.parameters.items()
+                if name in names
+            }
+            parameters_type = create_model(f"{getattr(function, '__name__', 'task')}_parameters", **fields)
+            takes_object = False
+        for item in seed:
+            parameters_type.model_validate(item)
+        return cls(function, parameters_type, _describable(hints.get("return", Any)), takes_object)
+
+    def call(self, model: Any, parameters: BaseModel) -> Any:
+        """Run the task once; a coroutine function runs on the process's event loop."""
+        if self.takes_object:
+            result = self.function(model, parameters)
+        else:
+            result = self.function(
+                model, **{name: getattr(parameters, name) for name in type(parameters).model_fields}
+            )
+        if inspect.isawaitable(result):
+            return run_coroutine(_awaited(result))
+        return result
+
+
+def _describable(annotation: Any) -> Any:
+    """The task's result type for the optimizer's schemas; Any when pydantic cannot describe it."""
+    try:
+        TypeAdapter(annotation).json_schema()
+    except Exception:
+        return Any
+    return annotation
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+@functools.cache
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The process's long-lived event loop, on its own daemon thread (clients cached per loop stay valid)."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="llm-strategy event loop", daemon=True).start()
+    return loop
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the process's one event loop, in the caller's context (trace, scopes)."""
+    context = contextvars.copy_context()
+
+    async def in_context() -> T:
+        return await asyncio.get_running_loop().create_task(coroutine, context=context)
+
+    return asyncio.run_coroutine_threadsafe(in_context(), _event_loop()).result()
+
+
+def run_concurrently(jobs: Sequence[Callable[[], T]], limit: int) -> list[T]:
+    """Run jobs on up to `limit` threads, each in a copy of the caller's context (trace, scopes)."""
+    if len(jobs) <= 1 or limit <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(limit, len(jobs))) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, job) for job in jobs]
+        return [future.result() for future in futures]
+
+
+# -- jobs ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a job brings back: its outcome, the spans it recorded in another process, and where it ran."""
+
+    outcome: Any
+    spans: dict[str, Any] | None
+    worker: str
+
+
+@dataclass(frozen=True)
+class WorkerFailure:
+    """The outcome of a job whose worker failed, or that could not travel to it."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """A unit of work for an executor: `function(*arguments)`, which opens its own span."""
+
+    key: str
+    function: Callable[..., Any]
+    arguments: tuple[Any, ...] = ()
+
+    def __call__(self) -> JobResult:
+        """Run here; spans go into the trace in force, or into a new one that is brought back as data."""
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        if current_trace() is not None:
+            return JobResult(self.function(*self.arguments), None, worker)
+        with trace(self.key) as recorded:
+            outcome = self.function(*self.arguments)
+        return JobResult(outcome, recorded.to_dict(), worker)
+
+
+@dataclass
+class Jobs:
+    """Submits a run's jobs to its executor (by default a thread pool of `concurrency` threads)."""
+
+    executor: Executor | None
+    concurrency: int
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False)
+
+    def run(
+        self, jobs: Sequence[Job], step_trace: Trace | None, done: Callable[[Job, JobResult], None]
+    ) -> None:
+        """Run every job; `done` is called in the caller's thread as each one finishes.
+
+        Spans recorded in another process are grafted into `step_trace` first.
+        """
+        if not jobs:
+            return
+        executor = self.executor or self._default()
+        local = isinstance(executor, ThreadPoolExecutor)
+        futures: dict[Future[JobResult], Job] = {}
+        for job in jobs:
+            try:
+                future = (
+                    executor.submit(contextvars.copy_context().run, job) if local else executor.submit(job)
+                )
+            except Exception as error:  # the job could not be sent
+                done(job, JobResult(WorkerFailure(f"worker failed: {_text(error)}"), None, ""))
+                continue
+            futures[future] = job
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as error:  # the worker died, or the result could not travel back
+                result = JobResult(WorkerFailure(f"worker failed: {_text(error)}"), None, "")
+            if result.spans is not None and step_trace is not None:
+                step_trace.adopt(Trace.from_dict(result.spans), step_trace.root)
+            done(futures[future], result)
+
+    def _default(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="llm-strategy")
+        return self._pool
+
+    def close(self) -> None:
+        """Shut the default thread pool down."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def parametrized(generic: Any, *arguments: Any) -> Any:
+    """A generic model parametrized with types known only at run time."""
+    return generic[arguments]
+
+
+def _text(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+# -- a task run --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """A task run as it comes back from a worker: JSON-compatible, ready to record."""
+
+    hyperparameters: dict[str, dict[str, Any]]
+    return_value: Any
+    exception: str | None
+    chat_chains: list[ChatRequest]
+    seconds: float
+    score: float | None
+    evaluation: str | None
+
+
+def run_task(
+    name: str,
+    function: Callable[..., Any],
+    parameters_type: type[BaseModel] | None,
+    model: Any,
+    parameters: dict[str, Any],
+    hyperparameters: dict[str, dict[str, Any]],
+    evaluator: Callable[[Any], Any] | None,
+    tuned: Sequence[str] | None,
+) -> TaskOutcome:
+    """Run the task in a fresh scope and its own span, then evaluate it; failures are recorded, not raised.
+
+    Runs wherever the executor puts it: the model spec is resolved and the task re-read here.
+    """
+    task = Task.of(function, [parameters], parameters_type)
+    typed = task.parameters_type.model_validate(parameters)
+    scope = Hyperparameters(hyperparameters)
+    return_value: Any = None
+    exception: str | None = None
+    with span(name, inputs=parameters) as opened:
+        try:
+            with scope:
+                return_value = task.call(resolve_model(model) if model is not None else None, typed)
+        except Exception as error:
+            exception = _text(error)
+    recorded = current_trace()
+    chains = chat_chains(recorded, opened) if recorded is not None and opened is not None else []
+    used = scope.model_dump()
+    shown = {name: values for name, values in used.items() if (name in tuned if tuned else name != SETTINGS)}
+    run = parametrized(TaskRun, task.parameters_type, task.result_type, dict[str, Any])(
+        task_parameters=typed,
+        hyperparameters=shown,
+        all_chat_chains={"requests": [request.model_dump() for request in chains]},
+        return_value=return_value,
+        exception=exception,
+    )
+    score, evaluation = evaluate(evaluator, run)
+    return TaskOutcome(
+        hyperparameters=used,
+        return_value=to_jsonable_python(return_value, fallback=repr),
+        exception=exception,
+        chat_chains=chains,
+        seconds=(opened.duration or 0.0) if opened is not None else 0.0,
+        score=score,
+        evaluation=evaluation,
+    )
+
+
+SETTINGS = "llm_strategy.settings"
+
+
+def chat_chains(recorded: Trace, task_span: Span) -> list[ChatRequest]:
+    """The LLM requests under a span: each request's new messages and the reply, system prompts once."""
+    children: dict[str | None, list[Span]] = {}
+    for item in recorded.spans:
+        children.setdefault(item.parent_id, []).append(item)
+    requests, seen_system = [], set()
+    pending = list(children.get(task_span.id, []))
+    while pending:
+        current = pending.pop(0)
+        pending.extend(children.get(current.id, []))
+        if current.kind != "llm":
+            continue
+        messages = []
+        for message in (current.inputs or {}).get("messages", []):
+            content = _shortened(str(message.get("content", "")))
+            if message.get("role") == "system":
+                if content in seen_system:
+                    continue
+                seen_system.add(content)
+            messages.append(ChatMessage(role=str(message.get("role")), content=content))
+        reply = (current.outputs or {}).get("reply") if isinstance(current.outputs, dict) else current.outputs
+        requests.append(ChatRequest(messages=messages, reply=_shortened(str(reply))))
+    return requests
+
+
+def _shortened(text: str) -> str:
+    if len(text) <= _MAX_MESSAGE_CHARS:
+        return text
+    return f"{text[:_MAX_MESSAGE_CHARS]}…[{len(text) - _MAX_MESSAGE_CHARS} more chars]"
+
+
+def evaluate(evaluator: Callable[[Any], Any] | None, task_run: Any) -> tuple[float | None, str | None]:
+    """Score a task run; an evaluator that raises or returns NaN gives no score and says why."""
+    if evaluator is None:
+        return None, None
+    try:
+        result = evaluator(task_run)
+        score, feedback = result if isinstance(result, tuple) else (result, None)
+        score = float(score)
+    except Exception as error:
+        return None, f"evaluator failed: {type(error).__name__}: {error}"
+    if math.isnan(score) or math.isinf(score):
+        return None, f"evaluator failed: it returned {score}"
+    return score, None if feedback is None else str(feedback)
+
+
+# -- a candidate evaluation ----------------------------------------------------------------------------
+
+
+def evaluate_candidate(name: str, f: Callable[[Any], Any], x: Any, shown: Any) -> tuple[float | None, str]:
+    """`f(x)` under its own span (inputs: `shown`, the candidate as JSON)."""
+    with span(name, inputs={"x": shown}) as opened:
+        score, feedback = score_candidate(f, x)
+        if opened is not None:
+            opened.outputs = {"score": score, "feedback": feedback}
+    return score, feedback
+
+
+def score_candidate(f: Callable[[Any], Any], x: Any) -> tuple[float | None, str]:
+    """`f(x)` as `(score, feedback)`; a raise, NaN or a wrong shape is a failure, with the reason."""
+    try:
+        result = f(x)
+    except Exception as error:
+        return None, f"f raised {type(error).__name__}: {error}"
+    if isinstance(result, tuple) and len(result) == 2:
+        score, feedback = result
+    elif isinstance(result, int | float):
+        score, feedback = result, ""
+    else:
+        return (
+            None,
+            f"f must return (score, feedback) or a number, got {type(result).__name__}: {result!r:.80}",
+        )
+    try:
+        number = float(score)
+    except (TypeError, ValueError):
+        return None, f"f returned a score that is not a number: {score!r:.80}"
+    if math.isnan(number) or math.isinf(number):
+        return None, f"f returned {number} as the score"
+    return number, "" if feedback is None else str(feedback)
