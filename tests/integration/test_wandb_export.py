@@ -50,9 +50,8 @@ def test_offline_run_holds_tree_table_page_and_summary(tmp_path, monkeypatch):
             assert CANARY.encode() not in path.read_bytes(), path
 
 
-def test_a_users_run_is_used_as_given(tmp_path, monkeypatch):
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    run = wandb.init(project="llm-strategy-tests", dir=str(tmp_path), config={"mine": True})
+def test_a_users_run_is_used_as_given(tmp_path):
+    run = wandb.init(project="llm-strategy-tests", dir=str(tmp_path), config={"mine": True}, mode="offline")
     assert log_trace(recorded_trace(), run, key="first") is run
     run.summary["still_open"] = 1  # we did not finish the user's run
     run.finish()
