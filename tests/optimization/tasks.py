@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -80,3 +81,22 @@ def optimizer_replying(suggestions: list[Any], probability: float = 0.9) -> Scri
         return json.dumps({"return_value": value})
 
     return ScriptedChatModel(replies=reply)
+
+
+QUIET_SUGGESTION = {
+    "best_hyperparameters": {},
+    "suggestion": "Vary the volume.",
+    "task_parameters_suggestions": [{"topic": "bees"}],
+    "hyperparameter_suggestions": [{shout.hyperparameters.name: {"volume": 4}}],
+}
+
+
+@track_hyperparameters
+def where_am_i(model: Any, topic: str, *, _volume: int = 2) -> str:
+    """Say which process ran the task (louder with volume)."""
+    return f"{topic}:{os.getpid()}" + "!" * _volume
+
+
+def crash_worker(x: str) -> float:
+    """Kill the worker process that evaluates it."""
+    os._exit(3)

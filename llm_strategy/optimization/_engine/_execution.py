@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 import inspect
 import math
@@ -177,11 +178,12 @@ class Job:
     key: str
     function: Callable[..., Any]
     arguments: tuple[Any, ...] = ()
+    elsewhere: bool = False
 
     def __call__(self) -> JobResult:
-        """Run here; spans go into the trace in force, or into a new one that is brought back as data."""
+        """Run; spans go into the caller's trace, or (`elsewhere`) into a new one brought back as data."""
         worker = f"{socket.gethostname()}:{os.getpid()}"
-        if current_trace() is not None:
+        if not self.elsewhere:
             return JobResult(self.function(*self.arguments), None, worker)
         with trace(self.key) as recorded:
             outcome = self.function(*self.arguments)
@@ -210,9 +212,10 @@ class Jobs:
         futures: dict[Future[JobResult], Job] = {}
         for job in jobs:
             try:
-                future = (
-                    executor.submit(contextvars.copy_context().run, job) if local else executor.submit(job)
-                )
+                if local:
+                    future = executor.submit(contextvars.copy_context().run, job)
+                else:
+                    future = executor.submit(dataclasses.replace(job, elsewhere=True))
             except Exception as error:  # the job could not be sent
                 done(job, JobResult(WorkerFailure(f"worker failed: {_text(error)}"), None, ""))
                 continue
