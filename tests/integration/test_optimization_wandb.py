@@ -1,6 +1,11 @@
 """The meta-optimizer's offline W&B run, read back from its .wandb file."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +70,49 @@ def test_search_optimizers_log_to_wandb_through_the_same_session(tmp_path, monke
     assert records.summary["optimization/best_score"] == 4 and records.summary["optimization/records"] == 2
     logged = {key for row in records.history for key in row}
     assert {"optimization/records._type", "trace/step_001/tree._type"} <= logged
+
+
+def test_the_environment_is_left_alone_and_an_explicit_mode_wins(tmp_path, monkeypatch):
+    from llm_strategy.optimization import blackbox
+
+    from ..optimization.test_search import length, proposer
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    before = dict(os.environ)
+    result = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
+                          run_directory=tmp_path / "offline", progress=False)  # fmt: skip
+    changed = {key for key in set(os.environ) | set(before) if os.environ.get(key) != before.get(key)}
+    assert changed <= {"WANDB_SERVICE"}  # wandb's own service address; we set nothing
+    assert "WANDB_MODE" not in os.environ and "offline-run-" in result.wandb_directory.name
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    disabled = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
+                            run_directory=tmp_path / "disabled", progress=False)  # fmt: skip
+    assert disabled.wandb_directory is None and not (tmp_path / "disabled" / "wandb").exists()
+
+
+def test_an_unreachable_server_falls_back_to_offline_in_bounded_time(tmp_path):
+    with socket.socket() as probe:  # a port on 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = (
+        "from llm_strategy.optimization import blackbox\n"
+        "from tests.optimization.test_search import length, proposer\n"
+        f"result = blackbox.run('Grow', 'Longer.', length, 'ab', max_steps=1, model=proposer(['abcd']),"
+        f" run_directory={str(tmp_path / 'run')!r}, progress=False)\n"
+        "print('W&B directory:', result.wandb_directory)\n"
+    )
+    environment = {
+        **os.environ,
+        "WANDB_MODE": "online",
+        "WANDB_BASE_URL": f"http://127.0.0.1:{port}",
+        "WANDB_API_KEY": "local-" + "0" * 34,
+        "WANDB_INIT_TIMEOUT": "20",
+    }
+    started = time.monotonic()
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                               cwd=Path(__file__).parents[2], timeout=180)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert time.monotonic() - started < 90
+    lines = [line for line in completed.stderr.splitlines() if "could not reach its server" in line]
+    assert len(lines) == 1 and "logging offline instead. Upload later with: wandb sync" in lines[0]
+    assert "offline-run-" in completed.stdout
