@@ -24,7 +24,8 @@ class Scripted:
 class OpenAIServer:
     """Serves `POST /v1/chat/completions` on 127.0.0.1; records every request body."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        """`keep_alive`: HTTP/1.1 persistent connections, as real servers keep (clients pool them)."""
         self.script: deque[Scripted] = deque()
         self.requests: list[dict[str, Any]] = []
         server = self
@@ -52,6 +53,8 @@ class OpenAIServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        if keep_alive:
+            Handler.protocol_version = "HTTP/1.1"
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

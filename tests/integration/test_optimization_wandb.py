@@ -63,8 +63,16 @@ def test_search_optimizers_log_to_wandb_through_the_same_session(tmp_path, monke
     from ..optimization.test_search import length, proposer
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
-    result = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
-                          run_directory=tmp_path / "run", progress=False)  # fmt: skip
+    result = blackbox.run(
+        "Grow",
+        "Longer.",
+        length,
+        "ab",
+        max_steps=1,
+        model=proposer(["abcd"]),
+        run_directory=tmp_path / "run",
+        progress=False,
+    )
     records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
     assert records.exited and records.config["optimizer"] == "blackbox"
     assert records.summary["optimization/best_score"] == 4 and records.summary["optimization/records"] == 2
@@ -79,14 +87,30 @@ def test_the_environment_is_left_alone_and_an_explicit_mode_wins(tmp_path, monke
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     before = dict(os.environ)
-    result = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
-                          run_directory=tmp_path / "offline", progress=False)  # fmt: skip
+    result = blackbox.run(
+        "Grow",
+        "Longer.",
+        length,
+        "ab",
+        max_steps=1,
+        model=proposer(["abcd"]),
+        run_directory=tmp_path / "offline",
+        progress=False,
+    )
     changed = {key for key in set(os.environ) | set(before) if os.environ.get(key) != before.get(key)}
     assert changed <= {"WANDB_SERVICE"}  # wandb's own service address; we set nothing
     assert "WANDB_MODE" not in os.environ and "offline-run-" in result.wandb_directory.name
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    disabled = blackbox.run("Grow", "Longer.", length, "ab", max_steps=1, model=proposer(["abcd"]),
-                            run_directory=tmp_path / "disabled", progress=False)  # fmt: skip
+    disabled = blackbox.run(
+        "Grow",
+        "Longer.",
+        length,
+        "ab",
+        max_steps=1,
+        model=proposer(["abcd"]),
+        run_directory=tmp_path / "disabled",
+        progress=False,
+    )
     assert disabled.wandb_directory is None and not (tmp_path / "disabled" / "wandb").exists()
 
 
@@ -109,8 +133,14 @@ def test_an_unreachable_server_falls_back_to_offline_in_bounded_time(tmp_path):
         "WANDB_INIT_TIMEOUT": "20",
     }
     started = time.monotonic()
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
-                               cwd=Path(__file__).parents[2], timeout=180)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=Path(__file__).parents[2],
+        timeout=180,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert time.monotonic() - started < 90
     lines = [line for line in completed.stderr.splitlines() if "could not reach its server" in line]

@@ -78,7 +78,9 @@ def test_resume_after_sigkill_at_random_moments(tmp_path):
 
 def test_a_second_process_on_the_same_directory_is_refused_at_once(tmp_path):
     first = subprocess.Popen(
-        [sys.executable, str(SCRIPT), str(tmp_path / "run")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, str(SCRIPT), str(tmp_path / "run")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -103,7 +105,10 @@ def test_a_full_disk_is_a_clear_error_and_the_resume_completes_the_run(tmp_path)
         resource.setrlimit(resource.RLIMIT_FSIZE, (6_000, 6_000))
 
     stopped = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp_path / "run")], capture_output=True, text=True, preexec_fn=small_files
+        [sys.executable, str(SCRIPT), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_files,
     )
     assert stopped.returncode != 0 and "RunStorageError: cannot write" in stopped.stderr
     assert "resume the run (resume=True) once the disk is writable" in stopped.stderr

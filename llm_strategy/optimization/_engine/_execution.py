@@ -125,9 +125,18 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-@functools.cache
+_LOOP_LOCK = threading.Lock()
+
+
 def _event_loop() -> asyncio.AbstractEventLoop:
-    """The process's long-lived event loop, on its own daemon thread (clients cached per loop stay valid)."""
+    """The process's long-lived event loop, started once even when many threads ask at the same moment."""
+    with _LOOP_LOCK:
+        return _started_loop()
+
+
+@functools.cache
+def _started_loop() -> asyncio.AbstractEventLoop:
+    """A loop on its own daemon thread; async clients that cache connections per loop stay valid on it."""
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, name="llm-strategy event loop", daemon=True).start()
     return loop
