@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import types
 from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar
@@ -45,6 +46,10 @@ class LLMFunction(Generic[P, R]):
 
     def __repr__(self) -> str:
         return f"<LLMFunction {self.spec.name}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by reference (module and qualified name), as functions are, so it travels to workers."""
+        return (_imported, (self.__module__, self.__qualname__))
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         """Bind `self` or `cls` as the stub's kind of method would; otherwise act as a staticmethod."""
@@ -147,3 +152,11 @@ def _recorded(opened: Span | None, outcome: Outcome) -> Any:
         opened.outputs = outcome.value
         opened.attributes["attempts"] = outcome.attempt
     return outcome.value
+
+
+def _imported(module: str, qualname: str) -> Any:
+    """The object a module defines under a qualified name (`Class.method` too)."""
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found

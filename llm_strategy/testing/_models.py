@@ -44,6 +44,18 @@ class RecordingChatModel(BaseChatModel):
         self.profile = {**(self.profile or {}), "structured_output": self.structured_output}
         return self
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Picklable, so it can travel to worker processes (each copy gets its own lock)."""
+        state = super().__getstate__()
+        private = {
+            key: value for key, value in (state["__pydantic_private__"] or {}).items() if key != "_lock"
+        }
+        return {**state, "__pydantic_private__": private}
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        self._lock = threading.Lock()
+
     @property
     def calls(self) -> list[list[BaseMessage]]:
         """Every request, as the list of messages that was sent."""

@@ -100,3 +100,9 @@ def where_am_i(model: Any, topic: str, *, _volume: int = 2) -> str:
 def crash_worker(x: str) -> float:
     """Kill the worker process that evaluates it."""
     os._exit(3)
+
+
+def judged_length(x: str) -> tuple[float, str]:
+    """Longer is better; the judge first asks a synthetic model for a note (an LLM request to count)."""
+    write_note(SyntheticChatModel(seed=1), topic=x)
+    return float(len(x)), f"{len(x)} characters, pid {os.getpid()}"
