@@ -49,7 +49,7 @@ class LLMFunction(Generic[P, R]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled by reference (module and qualified name), as functions are, so it travels to workers."""
-        return (_imported, (self.__module__, self.__qualname__))
+        return (_imported, (self.spec.function.__module__, self.spec.function.__qualname__))
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         """Bind `self` or `cls` as the stub's kind of method would; otherwise act as a staticmethod."""
