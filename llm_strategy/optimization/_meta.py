@@ -100,7 +100,6 @@ class MetaOptimizer:
         self.seeds = [
             self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in seed_parameters
         ]
-        self.sent_type = self.task.parameters_type if isinstance(seed_parameters[0], BaseModel) else None
         self.optimizer_model = resolve_model(optimizer_model)
         self.task_model = None if task_model is None else resolve_model(task_model)
         # a job carries the "provider:model" spec to another process; the default thread pool shares the model
@@ -240,8 +239,7 @@ class _MetaSteps:
                 run_task,
                 (
                     f"task run {run_id}",
-                    self.o.task.function,
-                    self.o.sent_type,
+                    self.o.task,
                     self.o.job_model,
                     parameters,
                     hyperparameters,
@@ -255,7 +253,7 @@ class _MetaSteps:
 
         def done(job: Job, result: JobResult) -> None:
             run_id = job.key.rsplit(" ", 1)[-1]
-            parameters, hyperparameters = job.arguments[4], job.arguments[5]
+            parameters, hyperparameters = job.arguments[3], job.arguments[4]
             outcome = result.outcome
             if isinstance(outcome, WorkerFailure):
                 outcome = TaskOutcome(hyperparameters, None, outcome.message, [], 0.0, None, None)

@@ -20,6 +20,7 @@ import socket
 import threading
 import traceback
 import typing
+import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -56,34 +57,44 @@ _MAX_MESSAGE_CHARS = 1_500
 
 @dataclass(frozen=True)
 class Task:
-    """A callable to optimize: `task(model, **parameters)` or `task(model, parameters)`."""
+    """A callable to optimize: `task(model, **parameters)` or `task(model, parameters)`.
+
+    It travels to other processes as the function and, when the user gave it, the parameters'
+    model; anything built from the signature is rebuilt on arrival.
+    """
 
     function: Callable[..., Any]
     parameters_type: type[BaseModel]
     result_type: Any
     takes_object: bool
+    given_type: bool
 
     @classmethod
-    def of(
-        cls, function: Callable[..., Any], seed: Sequence[Any], parameters_type: type[BaseModel] | None = None
-    ) -> Task:
+    def of(cls, function: Callable[..., Any], seed: Sequence[Any]) -> Task:
         """Check the task and its seed parameters; the parameters' model comes from them or the signature."""
-        if not callable(function):
-            raise DefinitionError(f"the task must be callable, got {function!r:.80}")
         if not seed:
             raise ValueError(
                 "seed_parameters is empty: give at least one set of task parameters to start from"
             )
+        task = cls.for_function(function, type(seed[0]) if isinstance(seed[0], BaseModel) else None)
+        for item in seed:
+            task.parameters_type.model_validate(item)
+        return task
+
+    @classmethod
+    def for_function(cls, function: Callable[..., Any], parameters_type: type[BaseModel] | None) -> Task:
+        """The task of a function whose parameters are `parameters_type`, or as its signature says."""
+        if not callable(function):
+            raise DefinitionError(f"the task must be callable, got {function!r:.80}")
         signature = inspect.signature(function)
         names = [name for name in signature.parameters if not name.startswith("_")][1:]
         try:
             hints = typing.get_type_hints(inspect.unwrap(function))
         except Exception:
             hints = {}
-        first = seed[0]
-        if parameters_type is not None or isinstance(first, BaseModel):
-            parameters_type = parameters_type or type(first)
+        if parameters_type is not None:
             takes_object = len(names) == 1 and hints.get(names[0]) is parameters_type
+            built = parameters_type
         else:
             fields: dict[str, Any] = {
                 name: (
@@ -93,11 +104,14 @@ class Task:
                 for name, parameter in signature.parameters.items()
                 if name in names
             }
-            parameters_type = create_model(f"{getattr(function, '__name__', 'task')}_parameters", **fields)
+            built = create_model(f"{getattr(function, '__name__', 'task')}_parameters", **fields)
             takes_object = False
-        for item in seed:
-            parameters_type.model_validate(item)
-        return cls(function, parameters_type, _describable(hints.get("return", Any)), takes_object)
+        return cls(
+            function, built, _describable(hints.get("return", Any)), takes_object, parameters_type is not None
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_arrived, (self.function, self.parameters_type if self.given_type else None))
 
     def call(self, model: Any, parameters: BaseModel) -> Any:
         """Run the task once; a coroutine function runs on the process's event loop."""
@@ -110,6 +124,12 @@ class Task:
         if inspect.isawaitable(result):
             return run_coroutine(_awaited(result))
         return result
+
+
+@functools.lru_cache(maxsize=32)
+def _arrived(function: Callable[..., Any], parameters_type: type[BaseModel] | None) -> Task:
+    """A task rebuilt in a worker, once per process (it depends only on the definitions)."""
+    return Task.for_function(function, parameters_type)
 
 
 def _describable(annotation: Any) -> Any:
@@ -188,6 +208,10 @@ class Job:
     function: Callable[..., Any]
     arguments: tuple[Any, ...] = ()
     elsewhere: bool = False
+
+    def __dask_tokenize__(self) -> str:
+        """Every job is new to Dask (never a cached result), and naming it costs nothing."""
+        return f"{self.key}-{uuid.uuid4().hex}"
 
     def __call__(self) -> JobResult:
         """Run; spans go into the caller's trace, or (`elsewhere`) into a new one brought back as data."""
@@ -277,8 +301,7 @@ class TaskOutcome:
 
 def run_task(
     name: str,
-    function: Callable[..., Any],
-    parameters_type: type[BaseModel] | None,
+    task: Task,
     model: Any,
     parameters: dict[str, Any],
     hyperparameters: dict[str, dict[str, Any]],
@@ -289,7 +312,6 @@ def run_task(
 
     Runs wherever the executor puts it: the model spec is resolved and the task re-read here.
     """
-    task = Task.of(function, [parameters], parameters_type)
     typed = task.parameters_type.model_validate(parameters)
     scope = Hyperparameters(hyperparameters)
     return_value: Any = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
@@ -56,6 +56,7 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock: IO[bytes] | None = None
+        self._folders: set[Path] = set()
 
     def open(self, info: RunInfo, *, resume: bool) -> bool:
         """Lock the directory, clean up after killed writes, and start or check the run; True when resumed."""
@@ -119,11 +120,11 @@ class RunStore:
         target = self.path / name
         temporary: str | None = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(
-                dir=target.parent, prefix=f".{target.name}.", suffix=_TEMPORARY
-            )
-            with os.fdopen(handle, "wb") as file:
+            if target.parent not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(target.parent)
+            temporary = f"{target.parent}/.{target.name}.{threading.get_ident()}{_TEMPORARY}"
+            with open(temporary, "wb") as file:
                 file.write(data)
             os.replace(temporary, target)
         except OSError as error:
