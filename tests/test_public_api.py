@@ -64,6 +64,53 @@ def test_llm_strategy_all_is_pinned():
     assert llm_strategy.DefinitionError is llm_hyperparameters.DefinitionError
 
 
+def test_optimization_all_is_pinned():
+    import llm_strategy.optimization as optimization
+
+    assert sorted(optimization.__all__) == [
+        "Budget",
+        "ChatMessage",
+        "ChatRequest",
+        "DEFAULT_PRICES",
+        "Duplicate",
+        "Evaluated",
+        "ImprovementProbability",
+        "LLMOptimizer",
+        "MetaDecision",
+        "MetaOptimizer",
+        "OptimizationInfo",
+        "OptimizationResult",
+        "OptimizationStep",
+        "ResumeError",
+        "RunLockedError",
+        "RunOptions",
+        "RunResult",
+        "RunStorageError",
+        "SearchDecision",
+        "SearchResult",
+        "StepRow",
+        "Suggestion",
+        "TaskInfo",
+        "TaskReflection",
+        "TaskRun",
+        "TaskRunRecord",
+        "TextGradStep",
+        "Usage",
+        "blackbox",
+        "judge",
+        "opro",
+        "optimize_hyperparameters",
+        "sandbox",
+        "textgrad",
+    ]
+    for name in optimization.__all__:
+        assert getattr(optimization, name).__doc__ or name == "DEFAULT_PRICES", name
+    documented = (ROOT / "docs" / "reference" / "optimization.md").read_text()
+    for name in optimization.__all__:
+        if name[0].isupper() and name != "DEFAULT_PRICES":
+            assert f"llm_strategy.optimization.{name}" in documented or f"- {name}" in documented, name
+
+
 def test_public_names_are_documented():
     for package in (llm_strategy, llm_hyperparameters):
         for name in package.__all__:
