@@ -19,7 +19,9 @@ def test_llm_strategy_all_is_pinned():
         "LLMCallError",
         "LLMFunction",
         "LLMSettings",
+        "ModelRefusalError",
         "OutputParseError",
+        "OutputTruncatedError",
         "ParseAttempt",
         "ProviderError",
         "SQLiteResponseCache",
@@ -32,7 +34,9 @@ def test_llm_strategy_all_is_pinned():
         "resolve_model",
     ]
     assert sorted(llm_strategy.testing.__all__) == [
+        "RecordedRequest",
         "RecordingChatModel",
+        "ScriptExhaustedError",
         "ScriptedChatModel",
         "SyntheticChatModel",
         "synthesize",

@@ -1,6 +1,19 @@
 """Offline test doubles: `ScriptedChatModel` (replies you choose) and `SyntheticChatModel` (typed answers)."""
 
-from ._models import RecordingChatModel, ScriptedChatModel, SyntheticChatModel
+from ._models import (
+    RecordedRequest,
+    RecordingChatModel,
+    ScriptedChatModel,
+    ScriptExhaustedError,
+    SyntheticChatModel,
+)
 from ._synthesis import synthesize
 
-__all__ = ["RecordingChatModel", "ScriptedChatModel", "SyntheticChatModel", "synthesize"]
+__all__ = [
+    "RecordedRequest",
+    "RecordingChatModel",
+    "ScriptExhaustedError",
+    "ScriptedChatModel",
+    "SyntheticChatModel",
+    "synthesize",
+]
