@@ -21,7 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SkipValidation, model_validator
 
 from .._output_modes import REQUEST_METADATA_KEY
 from .._parsing import ReplyError, extract_json
@@ -35,7 +35,7 @@ __all__ = [
     "SyntheticChatModel",
 ]
 
-Script = Sequence["str | BaseException"] | Callable[[list[BaseMessage]], str]
+Script = Sequence["str | AIMessage | BaseException"] | Callable[[list[BaseMessage]], "str | AIMessage"]
 
 
 class ScriptExhaustedError(AssertionError):
@@ -73,6 +73,8 @@ class RecordingChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     structured_output: bool = False
+    max_tokens: int | None = None
+    """An output token limit, as real models carry one (replies are not cut by it)."""
     _requests: list[RecordedRequest] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -107,7 +109,7 @@ class RecordingChatModel(BaseChatModel):
             raise AssertionError("the model has not been called")
         return _text(self._requests[-1].messages)
 
-    def _reply_for(self, request: RecordedRequest, call_number: int) -> str:
+    def _reply_for(self, request: RecordedRequest, call_number: int) -> str | AIMessage:
         raise NotImplementedError
 
     def _generate(
@@ -122,22 +124,34 @@ class RecordingChatModel(BaseChatModel):
         with self._lock:
             self._requests.append(request)
             call_number = len(self._requests)
-        text = self._reply_for(request, call_number)
-        message = AIMessage(
-            text, usage_metadata=_usage(messages, text), response_metadata={"finish_reason": "stop"}
-        )
+        reply = self._reply_for(request, call_number)
+        if isinstance(reply, AIMessage):
+            message = (
+                reply
+                if reply.usage_metadata
+                else reply.model_copy(update={"usage_metadata": _usage(messages, reply.text)})
+            )
+        else:
+            message = AIMessage(
+                reply, usage_metadata=_usage(messages, reply), response_metadata={"finish_reason": "stop"}
+            )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def with_structured_output(
-        self, schema: dict[str, Any] | type, *, include_raw: bool = False, **kwargs: Any
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
     ) -> Runnable[LanguageModelInput, Any]:
         """Bind an OpenAI-style `response_format` for the JSON schema and parse the reply."""
         if not isinstance(schema, dict):
             raise TypeError(f"{type(self).__name__} takes a JSON schema dict")
-        name = str(schema.get("title", "output"))
-        bound = self.bind(
-            response_format={"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
-        )
+        json_schema: dict[str, Any] = {"name": str(schema.get("title", "output")), "schema": schema}
+        if strict is not None:
+            json_schema["strict"] = strict
+        bound = self.bind(response_format={"type": "json_schema", "json_schema": json_schema})
 
         def parsed(message: AIMessage) -> Any:
             try:
@@ -152,7 +166,9 @@ class RecordingChatModel(BaseChatModel):
 class ScriptedChatModel(RecordingChatModel):
     """Replies from a list (in order) or from a function of the messages; records every call.
 
-    A list item that is an exception is raised instead of replying.
+    A list item that is an exception is raised instead of replying (as a provider failure); an
+    `AIMessage` is returned as it is, to script finish reasons, refusals or tool calls. Asking
+    for more replies than the list holds raises `ScriptExhaustedError`.
 
     Example:
         ```python
@@ -162,13 +178,13 @@ class ScriptedChatModel(RecordingChatModel):
         ```
     """
 
-    replies: Script = Field(default_factory=list)
+    replies: SkipValidation[Script] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _reply_for(self, request: RecordedRequest, call_number: int) -> str:
+    def _reply_for(self, request: RecordedRequest, call_number: int) -> str | AIMessage:
         if callable(self.replies):
             return self.replies(request.messages)
         if call_number > len(self.replies):
