@@ -15,7 +15,7 @@ from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, r
 from llm_hyperparameters._tracking import stable_name
 
 from ._attempts import Attempts, Outcome, attempts, run, run_async
-from ._models import Conversation, resolve_model
+from ._models import Conversation, model_override, resolve_model
 from ._output_modes import OutputMode, choose_output_mode
 from ._prompts import call_messages, render_arguments
 from ._settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
@@ -130,6 +130,9 @@ class LLMFunction(Generic[P, R]):
         return values, attempts(spec.name, model, output, messages_for, schema.output_adapter, settings)
 
     def _target(self, model_spec: Any) -> BaseLanguageModel[Any] | Conversation:
+        override = model_override()
+        if override is not None:
+            return override
         if model_spec is not None:
             return resolve_model(model_spec)
         if self._resolved is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeAlias
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, BaseLLM
@@ -16,7 +18,85 @@ from ._output_modes import OutputMode, OutputModeRejected, Reply
 from ._tracing import request_span
 from .errors import DefinitionError, LLMCallError, ProviderError
 
-__all__ = ["Conversation", "ModelSpec", "model_name", "resolve_model", "send", "send_async"]
+__all__ = [
+    "Conversation",
+    "ModelRequestBlockedError",
+    "ModelSpec",
+    "block_model_requests",
+    "model_name",
+    "model_override",
+    "override_model",
+    "resolve_model",
+    "send",
+    "send_async",
+]
+
+_OVERRIDE: ContextVar[BaseLanguageModel[Any] | None] = ContextVar("llm_strategy_model_override", default=None)
+_BLOCKED: ContextVar[bool] = ContextVar("llm_strategy_requests_blocked", default=False)
+
+
+class ModelRequestBlockedError(AssertionError):
+    """A request to a real model was made while `block_model_requests()` was in force."""
+
+
+@contextmanager
+def override_model(model: ModelSpec) -> Iterator[BaseLanguageModel[Any]]:
+    """Every LLM function in the block uses `model`, even one bound to a model when decorated.
+
+    Example:
+        ```python
+        with override_model(SyntheticChatModel()):
+            Customer.create_mock_customers(3)  # bound to "openai:gpt-4o-mini", answered offline
+        ```
+    """
+    resolved = resolve_model(model)
+    if isinstance(resolved, Conversation):
+        resolved = resolved.model
+    token = _OVERRIDE.set(resolved)
+    try:
+        yield resolved
+    finally:
+        _OVERRIDE.reset(token)
+
+
+def model_override() -> BaseLanguageModel[Any] | None:
+    """The model `override_model` put in force, if any."""
+    return _OVERRIDE.get()
+
+
+@contextmanager
+def block_model_requests(blocked: bool = True) -> Iterator[None]:
+    """In the block, a request to any model but an offline test model raises `ModelRequestBlockedError`.
+
+    Example:
+        ```python
+        @pytest.fixture(autouse=True)
+        def no_real_requests():
+            with block_model_requests():
+                yield
+        ```
+    """
+    token = _BLOCKED.set(blocked)
+    try:
+        yield
+    finally:
+        _BLOCKED.reset(token)
+
+
+def _check_allowed(model: BaseLanguageModel[Any]) -> None:
+    if _BLOCKED.get() and not _is_offline(model):
+        raise ModelRequestBlockedError(
+            f"a request to {model_name(model)} ({type(model).__name__}) was blocked by "
+            "block_model_requests(); use an offline test model (llm_strategy.testing) or override_model(...)"
+        )
+
+
+def _is_offline(model: BaseLanguageModel[Any]) -> bool:
+    """Our test models and langchain's fakes answer in-process."""
+    kind = type(model)
+    return bool(getattr(kind, "offline", False)) or kind.__module__.startswith(
+        "langchain_core.language_models.fake"
+    )
 
 
 class Conversation(ABC):
@@ -91,6 +171,7 @@ def send(
     attempt: int = 1,
 ) -> Reply:
     """Send messages; `output` adds its request kwargs and describes the request in run metadata."""
+    _check_allowed(model)
     kwargs = output.request_kwargs(model) if output is not None else {}
     with request_span(model, messages, attempt, output) as traced:
         try:
@@ -117,6 +198,7 @@ async def send_async(
     attempt: int = 1,
 ) -> Reply:
     """`send` through the model's async API."""
+    _check_allowed(model)
     kwargs = output.request_kwargs(model) if output is not None else {}
     with request_span(model, messages, attempt, output) as traced:
         try:

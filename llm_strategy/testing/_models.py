@@ -13,7 +13,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -72,6 +72,8 @@ class RecordingChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    offline: ClassVar[bool] = True
+    """Answers in-process: allowed under `block_model_requests()`."""
     structured_output: bool = False
     max_tokens: int | None = None
     """An output token limit, as real models carry one (replies are not cut by it)."""
