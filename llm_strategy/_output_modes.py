@@ -3,7 +3,8 @@
 - `TextOutput`: a plain `str` return; no schema at all, the reply text is the value.
 - `PromptOutput`: the output's outline travels in the prompt; the JSON is parsed from the text.
 - `NativeOutput`: the provider's structured output (a JSON schema response format or a forced
-  tool call, whichever the model's `with_structured_output` binds), strict where it can be.
+  tool call, whichever the model's `with_structured_output` binds), strict where it can be;
+  `ToolCallOutput` asks for the forced tool call explicitly.
 
 A mode is chosen per call from the setting and the model, built once per call schema, and
 knows the request kwargs it adds and how to read a reply. Every request also carries a
@@ -41,6 +42,7 @@ __all__ = [
     "PromptOutput",
     "Reply",
     "TextOutput",
+    "ToolCallOutput",
     "choose_output_mode",
     "fall_back_to_prompt",
 ]
@@ -48,7 +50,7 @@ __all__ = [
 REQUEST_METADATA_KEY = "llm_strategy_request"
 """The run-metadata key under which every request describes what it expects."""
 
-ModeName = Literal["text", "prompt", "native"]
+ModeName = Literal["text", "prompt", "native", "tool_call"]
 _TRUNCATED = frozenset({"length", "max_tokens", "MAX_TOKENS", "model_length"})
 _FILTERED = frozenset({"content_filter", "SAFETY", "refusal"})
 
@@ -138,8 +140,10 @@ class PromptOutput(OutputMode):
 class NativeOutput(OutputMode):
     """The provider's structured output; the schema travels in the request, not in the prompt."""
 
-    name = "native"
+    name: ClassVar[ModeName] = "native"
     describes_output = False
+    method: ClassVar[str | None] = None
+    """The `method` passed to `with_structured_output` (None: the provider's default)."""
 
     def __init__(self, schema: CallSchema) -> None:
         super().__init__(schema)
@@ -156,7 +160,7 @@ class NativeOutput(OutputMode):
         if cached is not None and cached[0]() is model:
             return cached[1]
         assert isinstance(model, BaseChatModel), "native output is only chosen for chat models"
-        kwargs = native_request_kwargs(model, self.schema)
+        kwargs = native_request_kwargs(model, self.schema, self.method)
         with self._lock:
             self._kwargs[id(model)] = (weakref.ref(model), kwargs)
         weakref.finalize(model, self._kwargs.pop, id(model), None)
@@ -174,11 +178,25 @@ class NativeOutput(OutputMode):
             raise ReplyError(format_validation_error(error)) from error
 
 
-def native_request_kwargs(model: BaseChatModel, schema: CallSchema) -> Mapping[str, Any]:
+class ToolCallOutput(NativeOutput):
+    """Native output through a forced tool call, for providers whose JSON-schema mode is missing."""
+
+    name = "tool_call"
+    method = "function_calling"
+
+
+def native_request_kwargs(model: BaseChatModel, schema: CallSchema, method: str | None) -> Mapping[str, Any]:
     """The request kwargs of the model's structured output for the schema, strict where supported."""
     options: dict[str, Any] = {}
     sent = schema.native_schema
-    if "strict" in _structured_output_parameters(type(model)):
+    parameters = _structured_output_parameters(type(model))
+    if method is not None:
+        if "method" not in parameters:
+            raise _NoNativeOutput(
+                f"{type(model).__name__}.with_structured_output has no `method` to ask for {method}"
+            )
+        options["method"] = method
+    if "strict" in parameters:
         strict = strict_json_schema(sent)
         if strict is not None:
             sent, options["strict"] = strict, True
@@ -261,17 +279,17 @@ def choose_output_mode(
     elif not supports_native_output(model):
         what = "a text-completion model" if isinstance(model, BaseLLM) else type(model).__name__
         raise DefinitionError(
-            f"{name}: output_mode='native' was forced, but {what} has no native structured output; "
+            f"{name}: output_mode={setting!r} was forced, but {what} has no native structured output; "
             "use output_mode='auto' or 'prompt'."
         )
     else:
-        native = _mode_for(schema, NativeOutput)
+        native = _mode_for(schema, ToolCallOutput if setting == "tool_call" else NativeOutput)
         try:
             native.request_kwargs(model)  # derived now, once per model instance
         except _NoNativeOutput as error:
             if setting == "auto":
                 return _mode_for(schema, PromptOutput)
-            raise DefinitionError(f"{name}: output_mode='native' was forced, but {error}") from error
+            raise DefinitionError(f"{name}: output_mode={setting!r} was forced, but {error}") from error
         return native
     return _mode_for(schema, kind)
 

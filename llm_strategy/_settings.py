@@ -15,7 +15,7 @@ from llm_hyperparameters import TrackedHyperparameters, register
 
 __all__ = ["SETTINGS", "LLMSettings", "OutputMode", "instructions_model", "settings_in_force"]
 
-OutputMode = Literal["auto", "native", "prompt"]
+OutputMode = Literal["auto", "native", "tool_call", "prompt"]
 _TEMPLATE_FIELDS = {
     "instructions": {"name", "docstring", "schema"},
     "reply_format": {"output"},
@@ -58,9 +58,9 @@ class LLMSettings(BaseModel):
     output_mode: OutputMode = Field(
         "auto",
         description=(
-            "native structured output, prompt + parse, or auto: native for outputs that hold objects "
-            "where the model offers it and its server accepts it, prompt mode for scalars and lists "
-            "of them. A plain `str` return is always read as text."
+            "native structured output, a forced tool call, prompt + parse, or auto: native for "
+            "outputs that hold objects where the model offers it and its server accepts it, prompt "
+            "mode for scalars and lists of them. A plain `str` return is always read as text."
         ),
     )
     json_indent: int | None = Field(

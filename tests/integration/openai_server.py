@@ -28,6 +28,8 @@ class Scripted:
     choices: bool = True
     body: bytes | None = None
     error: str | None = None
+    tool_arguments: str | None = None
+    """Answer with a call of the request's first tool, with these arguments."""
 
 
 class OpenAIServer:
@@ -101,7 +103,7 @@ class OpenAIServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": step.content, "refusal": step.refusal},
+                    "message": OpenAIServer.message(request, step),
                     "finish_reason": step.finish_reason,
                 }
             ]
@@ -113,6 +115,17 @@ class OpenAIServer:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+    @staticmethod
+    def message(request: dict[str, Any], step: Scripted) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": step.content, "refusal": step.refusal}
+        if step.tool_arguments is not None:
+            name = request["tools"][0]["function"]["name"]
+            function = {"name": name, "arguments": step.tool_arguments}
+            message.update(
+                content=None, tool_calls=[{"id": "call_1", "type": "function", "function": function}]
+            )
+        return message
 
     @staticmethod
     def error(step: Scripted) -> dict[str, Any]:

@@ -204,3 +204,30 @@ def test_native_requests_are_strict(server):
     assert json_schema["strict"] is True
     weather = json_schema["schema"]
     assert weather["additionalProperties"] is False and weather["required"] == ["city", "celsius"]
+
+
+@llm_function(settings=LLMSettings(output_mode="tool_call"))
+def report_by_tool(model, city: str) -> Weather:
+    """Report the weather in the city."""
+    raise NotImplementedError
+
+
+def test_tool_call_mode_reads_the_arguments(server):
+    server.script.extend(
+        [
+            Scripted(tool_arguments='{"city": "Oslo"}', finish_reason="tool_calls"),
+            Scripted(tool_arguments='{"city": "Oslo", "celsius": -3.5}', finish_reason="tool_calls"),
+        ]
+    )
+    assert report_by_tool(client(server), "Oslo") == Weather(city="Oslo", celsius=-3.5)
+    first, retry = server.requests
+    [tool] = first["tools"]
+    assert tool["function"]["name"] == "report_by_tool" and first["tool_choice"]["function"]["name"] == (
+        "report_by_tool"
+    )
+    assert (
+        tool["function"]["parameters"]["properties"]["celsius"]["description"]
+        == "Temperature in degrees Celsius."
+    )
+    assert "response_format" not in first
+    assert "celsius: Field required" in retry["messages"][-1]["content"]
