@@ -212,3 +212,34 @@ def test_prompt_mode_can_be_forced_for_a_native_model():
     model = ScriptedChatModel(replies=['{"return_value": {"x": 1}}'], structured_output=True)
     assert locate_prompted(model, "Oslo") == Point(x=1)
     assert model.requests[0].kwargs == {}
+
+
+def test_the_synthetic_model_answers_whatever_the_prompt_templates_say():
+    from llm_strategy.testing import SyntheticChatModel
+
+    settings = {
+        "llm_strategy.settings": {
+            "instructions": "Task {name}. {docstring}",
+            "reply_format": "Answer as an object with a single key return_value holding: {output}",
+        }
+    }
+    model = SyntheticChatModel(structured_output=False, seed=4)
+    with Hyperparameters(settings):
+        point = locate(model, "Oslo")
+        total = add(model, 1, 2)
+    assert isinstance(point, Point) and isinstance(total, int)
+    assert len(model.calls) == 2  # each valid at the first attempt
+    assert model.calls[0][0].text.startswith("Task locate. Locate the place.\nAnswer as an object")
+
+
+def test_the_refused_native_request_stays_in_the_trace():
+    model = ScriptedChatModel(
+        replies=[FormatRejected("'response_format' of type 'json_schema' is not supported"), '{"x": 1}'],
+        structured_output=True,
+    )
+    with trace("fallback") as recorded, pytest.warns(RuntimeWarning):
+        locate(model, "Oslo")
+    refused, answered = [span for span in recorded.spans if span.kind == "llm"]
+    assert refused.attributes["output_mode"] == "native" and refused.error is not None
+    assert refused.error.type == "OutputModeRejected"
+    assert answered.attributes["output_mode"] == "prompt" and answered.error is None
