@@ -24,14 +24,15 @@ _MB = 1024 * 1024
 
 
 def _limit(limits: dict[str, int]) -> None:
+    cpu = limits["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first: the parent can tell
     for name, value in (
-        ("RLIMIT_CPU", limits["cpu_seconds"]),
         ("RLIMIT_AS", limits["memory_mb"] * _MB),
         ("RLIMIT_FSIZE", limits["file_size_mb"] * _MB),
         ("RLIMIT_NPROC", limits["processes"]),
+        ("RLIMIT_CORE", 0),
     ):
         resource.setrlimit(getattr(resource, name), (value, value))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _drop_to(uid: int) -> None:

@@ -12,6 +12,7 @@ is isolated and what is not.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -58,7 +59,7 @@ _ENVIRONMENT = (
 )
 _SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _HOST_NETWORK_FILES = ("/etc/hosts", "/etc/resolv.conf")
-_FIX = "install it (`apt-get install bubblewrap`), or pass isolation='process', which is not a security boundary"
+_FIX = "install it (`apt-get install bubblewrap`), or pass isolation='process' (not a security boundary)"
 _CHUNK = 65536
 _MB = 1024 * 1024
 
@@ -204,11 +205,12 @@ def run_python(
             raise SandboxTimeout(f"the code ran longer than {limits.timeout} s and was stopped")
         if not began:
             if bwrap:
-                raise SandboxUnavailableError(f"bubblewrap could not create the sandbox ({stderr.strip()}): {_FIX}")
+                reason = stderr.strip()
+                raise SandboxUnavailableError(f"bubblewrap could not create the sandbox ({reason}): {_FIX}")
             raise SandboxError(f"the sandbox process failed before running the code: {stderr.strip()[-500:]}")
         report = _read_report(workdir, limits)
-        variables = _outcome(report, process.returncode, stderr, limits)
-        return SandboxResult(variables, stdout, stderr, seconds, isolation, network)
+        values = _outcome(report, process.returncode, stderr, limits)
+        return SandboxResult(values, stdout, stderr, seconds, isolation, network)
     finally:
         os.close(started_read)
         if started_write >= 0:
@@ -241,12 +243,14 @@ def _unused_uid() -> int:
     return 0x4000_0000 + secrets.randbelow(0x1000_0000)
 
 
-def _bubblewrap(bwrap: str, workdir: Path, network: Network, limits: SandboxLimits, as_root: bool) -> list[str]:
+def _bubblewrap(
+    bwrap: str, workdir: Path, network: Network, limits: SandboxLimits, as_root: bool
+) -> list[str]:
     """The bwrap command line up to and including the interpreter."""
     if as_root:
         # Root: no user namespace (it would map the code to uid 0, which the process-count
         # limit exempts); the child drops to an unused uid with the two capabilities kept for it.
-        namespaces = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--unshare-cgroup-try"]
+        namespaces = [f"--unshare-{kind}" for kind in ("pid", "ipc", "uts", "net", "cgroup-try")]
         namespaces += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
@@ -346,10 +350,8 @@ def _capture(
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL bwrap (its PID namespace goes with it) or, under process isolation, the group."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # already gone
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # already gone
 
 
 def _read_report(workdir: Path, limits: SandboxLimits) -> _Report | None:
