@@ -205,8 +205,10 @@ def run_python(
             raise SandboxTimeout(f"the code ran longer than {limits.timeout} s and was stopped")
         if not began:
             if bwrap:
-                reason = stderr.strip()
-                raise SandboxUnavailableError(f"bubblewrap could not create the sandbox ({reason}): {_FIX}")
+                raise SandboxUnavailableError(
+                    f"bubblewrap could not create the sandbox ({stderr.strip()}); it needs `bwrap` and a "
+                    f"kernel that allows user namespaces (or root): {_FIX}"
+                )
             raise SandboxError(f"the sandbox process failed before running the code: {stderr.strip()[-500:]}")
         report = _read_report(workdir, limits)
         values = _outcome(report, process.returncode, stderr, limits)
@@ -265,6 +267,9 @@ def _bubblewrap(
             command += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             command += ["--ro-bind", str(path), str(path)]
+    command += ["--proc", "/proc", "--dev", "/dev"]
+    for tmpfs in ("/tmp", "/dev/shm"):
+        command += ["--perms", "1777", "--size", str(limits.file_size_mb * _MB), "--tmpfs", tmpfs]
     directories = _python_directories()
     for parent in sorted({str(up) for path in directories for up in Path(path).parents if up != Path("/")}):
         command += ["--perms", "0755", "--dir", parent]  # readable after the drop, whatever the umask
@@ -273,9 +278,6 @@ def _bubblewrap(
     if network == "host":
         for name in _HOST_NETWORK_FILES:
             command += ["--ro-bind-try", name, name]
-    command += ["--proc", "/proc", "--dev", "/dev"]
-    for tmpfs in ("/tmp", "/dev/shm"):
-        command += ["--perms", "1777", "--size", str(limits.file_size_mb * _MB), "--tmpfs", tmpfs]
     command += ["--bind", str(workdir), _INSIDE_WORKDIR]  # the child enters it once it is that uid
     command += ["--ro-bind", str(_CHILD), _INSIDE_CHILD]
     return [*command, "--", sys.executable, "-I", "-B"]
