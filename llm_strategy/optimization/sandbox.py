@@ -257,7 +257,7 @@ def _bubblewrap(
     else:
         namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
     command = [bwrap, *namespaces, *(["--share-net"] if network == "host" else [])]
-    command += ["--die-with-parent", "--new-session", "--clearenv"]
+    command += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
     for name, value in _environment(_INSIDE_WORKDIR, "/tmp").items():
         command += ["--setenv", name, value]
     command += ["--ro-bind", "/usr", "/usr"]

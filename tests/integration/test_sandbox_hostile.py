@@ -52,6 +52,7 @@ class Host:
     unix: socket.socket
     abstract: socket.socket
     abstract_name: str
+    hostname: str = socket.gethostname()
 
     @property
     def values(self) -> dict[str, object]:
@@ -82,6 +83,8 @@ class Host:
                 found.append(f"a file named escaped* appeared in {directory}")
         if not self.victim_file.exists() or self.victim_file.read_text() != "intact":
             found.append("the victim file was changed or deleted")
+        if socket.gethostname() != self.hostname:
+            found.append("the host name changed")
         if self.victim.poll() is not None:
             found.append("the victim process was killed")
         elif _state(self.victim.pid) in ("T", "t"):
@@ -202,6 +205,8 @@ ESCAPES = {
         "open('$marker', 'w').write('x')"
     ),
     "setuid(0) then write": "import os\nos.setuid(0)\nopen('$marker', 'w').write('x')",
+    "sethostname": CTYPES + "print(libc.sethostname(b'owned', 5), ctypes.get_errno())",
+    "write /proc/sys": "open('/proc/sys/kernel/hostname', 'w').write('owned')",
     # processes
     "subprocess.run": "import subprocess\nsubprocess.run(['sh', '-c', 'echo x > $marker'])",
     "os.system": "import os\nos.system('touch $marker')",
