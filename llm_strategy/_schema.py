@@ -25,7 +25,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["Outline", "compact_json_schema", "json_schema_of"]
+__all__ = ["Outline", "compact_json_schema", "json_schema_of", "strict_json_schema"]
 
 _PRIMITIVES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool", "null": "null"}
 _CONSTRAINTS = (
@@ -90,16 +90,30 @@ class Outline:
         recursive = {name for name in self._defs if name in set(_refs(self._defs[name]))}
         self._named = {name for name in self._defs if uses[name] > 1 or name in recursive}
 
-    def definitions(self) -> list[str]:
-        """`Name = outline` lines for definitions used more than once or recursively."""
+    def definitions(self, within: Mapping[str, Any] | None = None) -> list[str]:
+        """`Name = outline` lines for definitions used more than once or recursively.
+
+        With `within`, only those that node refers to, directly or through other definitions.
+        """
+        keys = self._named if within is None else self._named & self._reachable(within)
         lines = []
-        for key in sorted(self._named, key=lambda k: self._names[k]):
+        for key in sorted(keys, key=lambda k: self._names[k]):
             definition = self._defs[key]
             body = self.render({k: v for k, v in definition.items() if k != "description"})
             comment = definition.get("description")
             prefix = f"// {_one_line(comment)}\n" if comment else ""
             lines.append(f"{prefix}{self._names[key]} = {body}")
         return lines
+
+    def _reachable(self, node: Mapping[str, Any]) -> set[str]:
+        seen: set[str] = set()
+        pending = list(_refs(node))
+        while pending:
+            key = pending.pop()
+            if key not in seen and key in self._defs:
+                seen.add(key)
+                pending.extend(_refs(self._defs[key]))
+        return seen
 
     def described(self, node: Mapping[str, Any]) -> tuple[str, str]:
         """The outline of a node and its own description and constraints (for a `//` comment)."""
@@ -218,3 +232,56 @@ def _display_names(defs: Mapping[str, Any]) -> dict[str, str]:
     }
     counts = Counter(names.values())
     return {key: name if counts[name] == 1 else key for key, name in names.items()}
+
+
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+        "$ref", "$defs", "description", "title", "pattern", "format", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The schema in the strict form OpenAI-style providers guarantee, or None if it has no such form.
+
+    Every object gets `additionalProperties: false` and all its properties required (the
+    value validates either way; a default just goes unused); `oneOf` becomes `anyOf`; keywords
+    strict mode rejects are dropped (local validation still enforces them). Maps with free keys
+    and tuples have no strict form.
+    """
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "prefixItems" in node or "allOf" in node or isinstance(node.get("additionalProperties"), dict):
+            raise _NotStrict
+        if node.get("additionalProperties") is True or (
+            node.get("type") == "object" and "properties" not in node
+        ):
+            raise _NotStrict
+        result = {
+            ("anyOf" if key == "oneOf" else key): (
+                {name: strict(value) for name, value in item.items()}
+                if key in ("properties", "$defs")
+                else strict(item)
+            )
+            for key, item in node.items()
+            if key in _STRICT_KEYWORDS or key == "oneOf"
+        }
+        if "properties" in result:
+            result["required"] = list(result["properties"])
+            result["additionalProperties"] = False
+        return result
+
+    try:
+        return strict(dict(schema))
+    except _NotStrict:
+        return None
+
+
+class _NotStrict(Exception):
+    """A schema part that strict mode cannot express."""

@@ -48,7 +48,9 @@ class CallSchema:
     input_adapter: TypeAdapter[Any]
     output_adapter: TypeAdapter[Any]
     definitions: tuple[str, ...]
-    """Outlines of the types that input and output share, `Name = ...`."""
+    """Outlines of the types used more than once, `Name = ...`."""
+    input_definitions: tuple[str, ...]
+    """The definitions the input outline refers to (all a prompt needs when the output travels natively)."""
     input_outline: str
     """`Input: ...`"""
     output_outline: str
@@ -284,6 +286,7 @@ def describe_call(
         input_adapter=input_adapter,
         output_adapter=output_adapter,
         definitions=tuple(outline.definitions()),
+        input_definitions=tuple(outline.definitions(within=combined["properties"]["input"])),
         input_outline=_line("Input: ", *outline.described(combined["properties"]["input"])),
         output_outline=output_outline,
         output_comment=output_comment,
