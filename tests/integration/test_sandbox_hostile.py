@@ -229,7 +229,9 @@ ESCAPES = {
     ),
     "ctypes kill a host process": CTYPES + "libc.kill($pid, 9)",
     "os.kill a host process": "import os\nos.kill($pid, 9)",
-    "kill every process": "import os\nos.kill(-1, 9)",
+    "kill every process": (  # outside a PID namespace this would kill the machine: fail loudly instead
+        "import os\nif os.getpid() > 100:\n    open('$marker', 'w')\nelse:\n    os.kill(-1, 9)"
+    ),
     "ptrace a host process": CTYPES + "print(libc.ptrace(16, $pid, None, None), ctypes.get_errno())",
     # network
     "UNIX socket to a host path": "import socket\nsocket.socket(socket.AF_UNIX).connect('$unix_path')",
