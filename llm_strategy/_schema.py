@@ -15,6 +15,7 @@ Reply with JSON {"return_value": Item[]}
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections import Counter
@@ -25,7 +26,14 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["Outline", "compact_json_schema", "json_schema_of", "strict_json_schema"]
+__all__ = [
+    "Outline",
+    "compact_json_schema",
+    "has_objects",
+    "json_schema_of",
+    "native_form",
+    "strict_json_schema",
+]
 
 _PRIMITIVES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool", "null": "null"}
 _CONSTRAINTS = (
@@ -95,7 +103,7 @@ class Outline:
 
         With `within`, only those that node refers to, directly or through other definitions.
         """
-        keys = self._named if within is None else self._named & self._reachable(within)
+        keys = self._named if within is None else self.named_within(within)
         lines = []
         for key in sorted(keys, key=lambda k: self._names[k]):
             definition = self._defs[key]
@@ -104,6 +112,10 @@ class Outline:
             prefix = f"// {_one_line(comment)}\n" if comment else ""
             lines.append(f"{prefix}{self._names[key]} = {body}")
         return lines
+
+    def named_within(self, node: Mapping[str, Any]) -> set[str]:
+        """The keys of the named definitions a node's outline shows, directly or through others."""
+        return self._named & self._reachable(node)
 
     def _reachable(self, node: Mapping[str, Any]) -> set[str]:
         seen: set[str] = set()
@@ -241,6 +253,55 @@ _STRICT_KEYWORDS = frozenset(
         "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
     }
 )  # fmt: skip
+
+
+def has_objects(node: Any) -> bool:
+    """Whether a schema node holds an object (with fields or free keys), or a `$ref` to a definition."""
+    if isinstance(node, list):
+        return any(has_objects(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("type") == "object" or "properties" in node or "$ref" in node:
+        return True
+    return any(has_objects(value) for value in node.values())
+
+
+def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[dict[str, Any], bool]:
+    """The schema to send natively for a `{field: ...}` reply schema, and whether it keeps the envelope.
+
+    Definitions the prompt already shows (`shown`) lose their descriptions; an output that is
+    an object defined once is sent as itself, without the envelope.
+    """
+    schema = copy.deepcopy(dict(reply))
+    definitions = schema.get("$defs", {})
+    for key in shown & definitions.keys():
+        definitions[key] = _without_descriptions(definitions[key])
+    output = schema["properties"][field]
+    key = output.get("$ref", "").rsplit("/", 1)[-1]
+    definition = definitions.get(key)
+    if definition is None or "properties" not in definition or len(output) > 1:
+        return schema, True
+    if sum(1 for ref in _refs(schema) if ref == key) > 1:
+        return schema, True  # used elsewhere or recursive: keep it where it is
+    others = {name: value for name, value in definitions.items() if name != key}
+    unwrapped = {"title": schema["title"], **definition, **({"$defs": others} if others else {})}
+    return unwrapped, False
+
+
+def _without_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                {name: _without_descriptions(value) for name, value in item.items()}
+                if key == "properties"
+                else _without_descriptions(item)
+            )
+            for key, item in node.items()
+            if key != "description"
+        }
+    if isinstance(node, list):
+        return [_without_descriptions(item) for item in node]
+    return node
 
 
 def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -58,8 +58,9 @@ class LLMSettings(BaseModel):
     output_mode: OutputMode = Field(
         "auto",
         description=(
-            "native structured output, prompt + parse, or auto: native where the model offers it and "
-            "its server accepts it. A plain `str` return is always read as text."
+            "native structured output, prompt + parse, or auto: native for outputs that hold objects "
+            "where the model offers it and its server accepts it, prompt mode for scalars and lists "
+            "of them. A plain `str` return is always read as text."
         ),
     )
     json_indent: int | None = Field(

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
+from pydantic import BaseModel
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
@@ -55,16 +56,28 @@ def test_missing_credentials_are_a_provider_error(monkeypatch):
         resolve_model("openai:gpt-4o-mini")
 
 
+class Sum(BaseModel):
+    """A sum."""
+
+    total: int
+
+
+@llm_function
+def add_up(model, a: int, b: int) -> Sum:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
 @pytest.mark.parametrize(
     ("model", "mode"),
     [
-        (ScriptedChatModel(replies=['{"return_value": 3}']), "prompt"),
-        (ScriptedChatModel(replies=['{"return_value": 3}'], structured_output=True), "native"),
+        (ScriptedChatModel(replies=['{"return_value": {"total": 3}}']), "prompt"),
+        (ScriptedChatModel(replies=['{"total": 3}'], structured_output=True), "native"),
         (SyntheticChatModel(), "native"),
     ],
 )
 def test_native_capability_comes_from_the_model_profile(model, mode):
-    assert isinstance(add(model, 1, 2), int)
+    assert isinstance(add_up(model, 1, 2), Sum)
     request = model.requests[0]
     assert request.description["mode"] == mode
     assert ("response_format" in request.kwargs) is (mode == "native")

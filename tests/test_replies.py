@@ -6,7 +6,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
-from llm_hyperparameters import trace
+from llm_hyperparameters import Hyperparameters, trace
 from llm_strategy import (
     LLMSettings,
     ModelRefusalError,
@@ -104,24 +104,51 @@ def test_a_str_return_is_plain_text_with_no_schema():
     )
 
 
+def test_scalars_are_asked_in_prompt_mode_unless_native_is_forced():
+    model = ScriptedChatModel(replies=['{"return_value": 3}'] * 2, structured_output=True)
+    assert add(model, 1, 2) == 3
+    assert model.requests[0].kwargs == {} and model.requests[0].description["mode"] == "prompt"
+    with Hyperparameters({"llm_strategy.settings": {"output_mode": "native"}}):
+        assert add(model, 1, 2) == 3
+    assert model.schemas == [
+        {
+            "title": "add",
+            "properties": {"return_value": {"type": "integer"}},
+            "required": ["return_value"],
+            "type": "object",
+            "additionalProperties": False,
+        }
+    ]
+
+
+def test_an_enveloped_reply_to_an_unwrapped_schema_is_still_read():
+    model = ScriptedChatModel(replies=['{"return_value": {"x": 5}}'], structured_output=True)
+    assert locate(model, "Oslo") == Point(x=5)
+
+
 def test_a_str_reply_in_the_envelope_is_unwrapped():
     model = ScriptedChatModel(replies=['{"return_value": "A plum."}'])
     assert describe(model, "plum") == "A plum."
 
 
 def test_native_requests_carry_a_strict_schema_and_no_outline():
-    model = ScriptedChatModel(replies=['{"return_value": {"x": 1, "y": 2}}'], structured_output=True)
+    model = ScriptedChatModel(replies=['{"x": 1, "y": 2}'], structured_output=True)
     assert locate(model, "Oslo") == Point(x=1, y=2)
-    [schema] = model.schemas
-    point = schema["$defs"]["Point"]
-    assert point["required"] == ["x", "y"] and point["additionalProperties"] is False
-    assert schema["additionalProperties"] is False
+    [schema] = model.schemas  # an object output is sent as itself, without the envelope
+    assert schema == {
+        "title": "locate",
+        "description": "A point.",
+        "properties": {"x": {"description": "Horizontal.", "type": "integer"}, "y": {"type": "integer"}},
+        "required": ["x", "y"],
+        "type": "object",
+        "additionalProperties": False,
+    }
     system = model.calls[0][0].text
     assert system == "locate: Locate the place.\nInput: {place:string}"
 
 
 def test_native_requests_are_recorded_with_their_schema_on_the_trace():
-    model = ScriptedChatModel(replies=['{"return_value": {"x": 1, "y": 2}}'], structured_output=True)
+    model = ScriptedChatModel(replies=['{"x": 1, "y": 2}'], structured_output=True)
     with trace("native") as recorded:
         locate(model, "Oslo")
     [request] = [span for span in recorded.spans if span.kind == "llm"]

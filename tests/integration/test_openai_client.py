@@ -72,8 +72,7 @@ def test_native_structured_output(server):
     sent = server.requests[0]
     response_format = sent["response_format"]
     assert response_format["type"] == "json_schema"
-    schema = response_format["json_schema"]["schema"]
-    weather = next(iter(schema["$defs"].values()))
+    weather = response_format["json_schema"]["schema"]  # the output object itself, no envelope
     assert weather["properties"]["celsius"]["description"] == "Temperature in degrees Celsius."
     assert "Output:" not in sent["messages"][0]["content"]
 
@@ -119,7 +118,7 @@ async def test_async_calls_through_the_client(server):
     assert (await report.acall(client(server), "Oslo")).city == "Oslo"
 
 
-@llm_function
+@llm_function(settings=LLMSettings(output_mode="native"))
 def count(model, text: str) -> int:
     """Count the words of the text."""
     raise NotImplementedError
@@ -203,5 +202,5 @@ def test_native_requests_are_strict(server):
     report(client(server), "Oslo")
     json_schema = server.requests[0]["response_format"]["json_schema"]
     assert json_schema["strict"] is True
-    weather = next(iter(json_schema["schema"]["$defs"].values()))
+    weather = json_schema["schema"]
     assert weather["additionalProperties"] is False and weather["required"] == ["city", "celsius"]
