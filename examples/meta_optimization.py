@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,8 +105,7 @@ def main() -> None:
 
         shutil.rmtree(arguments.out)
     result = optimize_essays(model, arguments.steps, arguments.out, resume=arguments.resume)
-    if result.failed:  # the summary table above says so too
-        print(f"\nFAILED: no task run succeeded. The first error: {result.first_error}", file=sys.stderr)
+    if result.failed:  # the summary above ends with the first error
         raise SystemExit(1)
     best = result.best_hyperparameters[write_essay]
     score = "-" if result.best_score is None else f"{result.best_score:.4f}"
