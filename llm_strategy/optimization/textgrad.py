@@ -338,13 +338,17 @@ class _TextGradSteps:
         self.records: list[TextGradStep] = []
 
     def load(self, session: Session) -> None:
-        done = {row.step for row in session.rows}
-        self.records = [record for record in self.steps.all() if record.step in done]
+        self.records = self.steps.all()
+        self._restore()
+
+    def _restore(self) -> None:
         for record in self.records[-1:]:
             for variable in self.parameters:
                 variable.value = record.values[variable.role]
 
     def run_step(self, number: int) -> None:
+        if any(record.step == number for record in self.records):
+            return  # recorded before the process stopped; its values are restored
         loss: str | None = None
         error: str | None = None
         if number > 0:
