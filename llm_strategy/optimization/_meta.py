@@ -6,10 +6,12 @@ killed run resumes without repeating work.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -274,8 +276,19 @@ class _MetaSteps:
             self.runs.write(run_id, record)
             self.records[run_id] = record
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
+            if reflecting is not None:  # reflect on it while the other task runs go on
+                started.append(reflecting.submit(contextvars.copy_context().run, self._reflection, record))
 
-        self.session.submit(jobs, done)
+        # the start's reflections wait for all seeds: they show only the entries the seeds reveal
+        reflecting = ThreadPoolExecutor(self.o.settings.concurrency) if step > 0 else None
+        started: list[Future[Reflection]] = []
+        try:
+            self.session.submit(jobs, done)
+            for future in as_completed(started):
+                self._keep(future.result())
+        finally:
+            if reflecting is not None:
+                reflecting.shutdown()
 
     def _pairs(
         self, step: int, suggestion: Suggestion
@@ -333,27 +346,25 @@ class _MetaSteps:
         self.tracker = BestTracker(names)
 
     def _reflect(self, step: int) -> None:
-        pending = [
-            record
-            for record in self.records.values()
-            if record.step == step and record.reflection is None and record.reflection_error is None
-        ]
+        """Reflect on the step's task runs that have no reflection yet, concurrently."""
+        pending = sorted(
+            (record for record in self.records.values() if record.step == step and not _reflected(record)),
+            key=lambda record: record.id,
+        )
+        jobs = [functools.partial(self._reflection, record) for record in pending]
+        for reflection in run_concurrently(jobs, self.o.settings.concurrency):
+            self._keep(reflection)
 
-        def job(record: TaskRunRecord) -> Reflection:
-            try:
-                reflection = ask(
-                    LLMOptimizer.reflect_on_task_run, self.o.optimizer_model, self._task_run(record)
-                )
-            except LLMCallError as error:
-                return Reflection(id=record.id, reflection=None, error=f"{type(error).__name__}: {error}")
-            return Reflection(id=record.id, reflection=reflection)
+    def _reflection(self, record: TaskRunRecord) -> Reflection:
+        try:
+            reflection = ask(LLMOptimizer.reflect_on_task_run, self.o.optimizer_model, self._task_run(record))
+        except LLMCallError as error:
+            return Reflection(id=record.id, reflection=None, error=f"{type(error).__name__}: {error}")
+        return Reflection(id=record.id, reflection=reflection)
 
-        for reflection in run_concurrently(
-            [functools.partial(job, record) for record in sorted(pending, key=lambda r: r.id)],
-            self.o.settings.concurrency,
-        ):
-            self.reflections.write(reflection.id, reflection)
-            self.records[reflection.id] = _with_reflection(self.records[reflection.id], reflection)
+    def _keep(self, reflection: Reflection) -> None:
+        self.reflections.write(reflection.id, reflection)
+        self.records[reflection.id] = _with_reflection(self.records[reflection.id], reflection)
 
     def _task_run(self, record: TaskRunRecord) -> TaskRun[Any, Any, Any]:
         """The typed task run the optimizer sees, with the optimized values."""
@@ -571,6 +582,10 @@ class _MetaSteps:
             succeeded=len(history) - len(failures),
             first_error=failures[0] if failures else None,
         )
+
+
+def _reflected(record: TaskRunRecord) -> bool:
+    return record.reflection is not None or record.reflection_error is not None
 
 
 def _with_reflection(record: TaskRunRecord, reflection: Reflection | None) -> TaskRunRecord:
