@@ -163,6 +163,7 @@ class _MetaSteps:
         self.reflections: Collection[Reflection] = session.store.collection("reflections", Reflection)
         self.decisions: Collection[MetaDecision] = session.store.collection("steps", MetaDecision)
         self.records: dict[str, TaskRunRecord] = {}
+        self.by_step: dict[int, list[str]] = {}
         self.decided: dict[int, MetaDecision] = {}
         self.entries: list[str] | None = None
         self.tracker = BestTracker(None)
@@ -178,7 +179,7 @@ class _MetaSteps:
     def load(self, session: Session) -> None:
         reflected = {item.id: item for item in self.reflections.all()}
         for record in self.runs.all():
-            self.records[record.id] = _with_reflection(record, reflected.get(record.id))
+            self._add(_with_reflection(record, reflected.get(record.id)))
         self.decided = {decision.step: decision for decision in self.decisions.all()}
         done = sorted(row.step for row in session.rows)
         if not done:
@@ -274,7 +275,7 @@ class _MetaSteps:
                 worker=result.worker,
             )
             self.runs.write(run_id, record)
-            self.records[run_id] = record
+            self._add(record)
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
             if reflecting is not None:  # reflect on it while the other task runs go on
                 started.append(reflecting.submit(contextvars.copy_context().run, self._reflection, record))
@@ -317,9 +318,17 @@ class _MetaSteps:
             pairs.append((f"{step:03d}-{index:02d}", typed, candidate))
         return pairs, duplicates
 
+    def _add(self, record: TaskRunRecord) -> None:
+        self.records[record.id] = record
+        self.by_step.setdefault(record.step, []).append(record.id)
+
+    def _of_step(self, step: int) -> list[str]:
+        """The ids of a step's task runs, in order."""
+        return sorted(self.by_step.get(step, ()))
+
     def _settle(self, step: int) -> None:
         """Count the step's scored records towards the best, in id order (the same order on every run)."""
-        for run_id in sorted(key for key, record in self.records.items() if record.step == step):
+        for run_id in self._of_step(step):
             record = self.records[run_id]
             if run_id in self.settled:
                 continue
@@ -334,7 +343,7 @@ class _MetaSteps:
                 self.tracker.add(record.hyperparameters, record.task_parameters, record.score)
 
     def _choose_entries(self) -> None:
-        seeds = [record for record in self.records.values() if record.step == 0]
+        seeds = [self.records[run_id] for run_id in self._of_step(0)]
         used = {name for record in seeds for name in record.hyperparameters}
         names = self.o.optimize or sorted(used - {SETTINGS})
         if not names:
@@ -348,7 +357,7 @@ class _MetaSteps:
     def _reflect(self, step: int) -> None:
         """Reflect on the step's task runs that have no reflection yet, concurrently."""
         pending = sorted(
-            (record for record in self.records.values() if record.step == step and not _reflected(record)),
+            (self.records[run_id] for run_id in self._of_step(step) if not _reflected(self.records[run_id])),
             key=lambda record: record.id,
         )
         jobs = [functools.partial(self._reflection, record) for record in pending]
@@ -522,7 +531,7 @@ class _MetaSteps:
         return (merge(base, self.picked) if self.picked else dict(base)), None
 
     def figures(self, number: int) -> StepFigures:
-        records = [record for record in self.records.values() if record.step == number]
+        records = [self.records[run_id] for run_id in self._of_step(number)]
         scores = [record.score for record in records if record.score is not None]
         failures = sorted((record.id, record.failure) for record in records if record.failure is not None)
         decision = self.decided.get(number)
@@ -540,12 +549,11 @@ class _MetaSteps:
 
     def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
         rows = []
-        for key in sorted(self.records):
-            record = self.records[key]
-            if record.step == number:
-                note = record.failure or record.evaluation or ""
-                label = f"{record.id} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
-                rows.append((label, record.score, note))
+        for run_id in self._of_step(number):
+            record = self.records[run_id]
+            note = record.failure or record.evaluation or ""
+            label = f"{record.id} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
+            rows.append((label, record.score, note))
         return rows
 
     def outcome(self) -> Outcome[TaskRunRecord]:
