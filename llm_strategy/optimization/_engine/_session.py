@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -141,14 +141,10 @@ class Session:
 
     # -- what optimizers use during a step -------------------------------------------------------------
 
-    def submit(self, jobs: Sequence[Job], done: Any) -> None:
+    def submit(self, jobs: Sequence[Job], done: Callable[[Job, JobResult], None]) -> None:
         """Run jobs on the run's executor; `done(job, result)` is called as each finishes (in this thread)."""
         self.progress.expect(len(jobs))
-
-        def finished(job: Job, result: JobResult) -> None:
-            done(job, result)
-
-        self.jobs.run(jobs, self._trace, finished)
+        self.jobs.run(jobs, self._trace, done)
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -284,9 +280,3 @@ class Session:
         best = "-" if summary.best_score is None else f"{summary.best_score:.4g}"
         facts = [f"stopped: {summary.stop_reason}", f"{steps.best_label}: {best}", f"{len(self.rows)} steps"]
         return render_index(f"{self.kind} optimization of {self.task}", entries, facts)
-
-
-def records_in_order(records: dict[str, R]) -> Iterator[R]:
-    """Records keyed by id, in id order."""
-    for key in sorted(records):
-        yield records[key]
