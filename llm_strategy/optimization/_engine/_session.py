@@ -278,5 +278,5 @@ class Session:
             for row in self.rows
         ]
         best = "-" if summary.best_score is None else f"{summary.best_score:.4g}"
-        facts = [f"stopped: {summary.stop_reason}", f"{steps.best_label}: {best}", f"{len(self.rows)} steps"]
+        facts = [f"stopped: {summary.stop_reason}", f"{steps.best_label}: {best}", f"{summary.steps} steps"]
         return render_index(f"{self.kind} optimization of {self.task}", entries, facts)
