@@ -7,6 +7,10 @@ run.to_json()                        # a stable, versioned schema; Trace.from_js
 ```
 
 Recording never raises into the traced code: a failure to record is dropped, the call goes on.
+
+Live exporters (OpenTelemetry's `instrument()`) register a `SpanListener` in `LISTENERS`, the
+one process-wide piece of tracing state: they see every span start and end, and while one
+listens spans are recorded outside `trace()` too (each top-level span roots a trace of its own).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
+    "LISTENERS",
     "Span",
     "SpanError",
+    "SpanListener",
     "Trace",
     "call_span",
     "current_span",
@@ -36,6 +42,55 @@ __all__ = [
 ]
 
 _ACTIVE: ContextVar[tuple[Trace, Span] | None] = ContextVar("llm_hyperparameters_span", default=None)
+
+
+class SpanListener(Protocol):
+    """Sees spans live: when each starts (with the span it runs under) and when it ends."""
+
+    def span_started(self, span: Span, parent: Span | None) -> None:
+        """`parent` is the span's parent, or for a trace's root the span it was opened in, if any."""
+
+    def span_ended(self, span: Span) -> None:
+        """The span has its end time, outputs or error, and final attributes."""
+
+
+class SpanListeners:
+    """The process-wide span listeners by name: what live exporters install, in one place.
+
+    Installing is global by nature (every thread and task must emit), so it lives here, not in a
+    ContextVar. Changes take the lock; readers take the `active` tuple, swapped whole, lock-free.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._named: dict[str, SpanListener] = {}
+        self.active: tuple[SpanListener, ...] = ()
+
+    def put(self, name: str, listener: SpanListener | None) -> SpanListener | None:
+        """Install `listener` under `name` (None removes it); returns the one it replaces."""
+        with self._lock:
+            previous = self._named.pop(name, None)
+            if listener is not None:
+                self._named[name] = listener
+            self.active = tuple(self._named.values())
+        return previous
+
+    def started(self, span: Span, parent: Span | None) -> None:
+        for listener in self.active:
+            try:
+                listener.span_started(span, parent)
+            except Exception:  # a listener never breaks the traced code
+                continue
+
+    def ended(self, span: Span) -> None:
+        for listener in self.active:
+            try:
+                listener.span_ended(span)
+            except Exception:  # a listener never breaks the traced code
+                continue
+
+
+LISTENERS = SpanListeners()
 
 
 @dataclass(slots=True)
@@ -78,6 +133,8 @@ class Span:
             self.outputs = outputs
         if error is not None:
             self.error = SpanError(type(error).__name__, str(error))
+        if LISTENERS.active:
+            LISTENERS.ended(self)
 
 
 class Trace:
@@ -105,6 +162,8 @@ class Trace:
                 **fields,
             )
             self.spans.append(created)
+        if LISTENERS.active:
+            LISTENERS.started(created, parent or current_span())
         return created
 
     @property
@@ -151,8 +210,8 @@ class Trace:
 
 
 def tracing_active() -> bool:
-    """Whether a trace is being recorded in this context."""
-    return _ACTIVE.get() is not None
+    """Whether spans are recorded here: inside `trace()`, or anywhere while a live exporter listens."""
+    return _ACTIVE.get() is not None or bool(LISTENERS.active)
 
 
 def current_span() -> Span | None:
@@ -168,8 +227,10 @@ def current_trace() -> Trace | None:
 
 
 @contextlib.contextmanager
-def trace(name: str = "trace") -> Iterator[Trace]:
+def trace(name: str = "trace", *, attributes: dict[str, Any] | None = None) -> Iterator[Trace]:
     """Record a trace of the block; spans of tracked and decorated calls inside go into it.
+
+    `attributes` go on the root span.
 
     Example:
         ```python
@@ -179,7 +240,7 @@ def trace(name: str = "trace") -> Iterator[Trace]:
         ```
     """
     recorded = Trace(name)
-    root = recorded.new_span(name, "trace", None)
+    root = recorded.new_span(name, "trace", None, attributes=attributes or {})
     token = _ACTIVE.set((recorded, root))
     try:
         yield recorded
@@ -224,11 +285,14 @@ class _OpenSpan:
         self._token: Any = None
 
     def __enter__(self) -> Span | None:
-        active = _ACTIVE.get()
-        if active is None:
-            return None
-        recorded, parent = active
         name, kind, inputs, hyperparameters, attributes = self._fields
+        active = _ACTIVE.get()
+        if active is not None:
+            recorded, parent = active
+        elif LISTENERS.active:
+            recorded, parent = Trace(name), None  # outside trace(): this span roots its own
+        else:
+            return None
         self._opened = recorded.new_span(
             name, kind, parent, inputs=inputs, hyperparameters=hyperparameters, attributes=attributes or {}
         )
@@ -256,9 +320,12 @@ def start_span(
     The span does not become current.
     """
     active = _ACTIVE.get()
-    if active is None:
+    if active is not None:
+        recorded, current = active
+    elif LISTENERS.active:
+        recorded, current = Trace(name), None  # outside trace(): this span roots its own
+    else:
         return None
-    recorded, current = active
     try:
         return recorded.new_span(name, kind, parent or current, inputs=inputs, attributes=attributes or {})
     except Exception:

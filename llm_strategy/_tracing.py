@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models import BaseLanguageModel
+from langchain_core.language_models import BaseLanguageModel, BaseLLM
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
@@ -53,7 +53,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
             {"role": message.type, "content": message.content}
             for message in (messages[0] if messages else [])
         ]
-        self._start(serialized, {"messages": sent}, run_id, kwargs)
+        self._start(serialized, {"messages": sent}, run_id, kwargs, "chat")
 
     def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
@@ -64,6 +64,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
             {"messages": [{"role": "prompt", "content": prompt} for prompt in prompts]},
             run_id,
             kwargs,
+            "text_completion",
         )
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
@@ -92,7 +93,12 @@ class TraceCallbackHandler(BaseCallbackHandler):
             opened.finish(error=error)
 
     def _start(
-        self, serialized: dict[str, Any], inputs: dict[str, Any], run_id: UUID, kwargs: dict[str, Any]
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        run_id: UUID,
+        kwargs: dict[str, Any],
+        operation: str,
     ) -> None:
         try:
             metadata = kwargs.get("metadata") or {}
@@ -103,6 +109,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
                 "model": model,
                 "provider": metadata.get("ls_provider"),
                 "params": {key: value for key, value in parameters.items() if key not in _SKIPPED_PARAMETERS},
+                "operation": operation,
             }
             opened = start_span(str(name), "llm", inputs=inputs, attributes=attributes)
         except Exception:
@@ -169,7 +176,7 @@ class request_span:
 
 
 def _model_attributes(model: BaseLanguageModel[Any], attempt: int) -> dict[str, Any]:
-    """Model name, provider and the common sampling parameters the model object carries."""
+    """Model name, provider, operation and the common sampling parameters the model object carries."""
     fields = vars(model)  # pydantic keeps field values here; getattr on a missing one raises internally
     parameters = {name: fields.get(name) for name in _SAMPLING_PARAMETERS}
     return {
@@ -177,6 +184,7 @@ def _model_attributes(model: BaseLanguageModel[Any], attempt: int) -> dict[str, 
         "provider": getattr(model, "_llm_type", None),
         "params": {name: value for name, value in parameters.items() if value is not None},
         "attempt": attempt,
+        "operation": "text_completion" if isinstance(model, BaseLLM) else "chat",
     }
 
 

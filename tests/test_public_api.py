@@ -47,6 +47,8 @@ def test_llm_strategy_all_is_pinned():
         "TrackedHyperparameters",
         "current_span",
         "current_trace",
+        "export_otel",
+        "instrument",
         "is_secret_name",
         "log_trace",
         "lookup",
@@ -59,6 +61,7 @@ def test_llm_strategy_all_is_pinned():
         "trace",
         "tracing_active",
         "track_hyperparameters",
+        "uninstrument",
         "write_html",
     ]
     assert llm_strategy.DefinitionError is llm_hyperparameters.DefinitionError
@@ -90,7 +93,8 @@ def test_import_is_light():
     script = (
         "import sys, time; start = time.perf_counter(); import llm_strategy, llm_hyperparameters;"
         "print(time.perf_counter() - start);"
-        "heavy = ('wandb', 'openai', 'langchain_openai', 'langchain', 'matplotlib');"
+        "heavy = ('wandb', 'openai', 'langchain_openai', 'langchain', 'matplotlib', 'opentelemetry',"
+        " 'openinference');"
         "print(' '.join(m for m in heavy if m in sys.modules))"
     )
     lines = subprocess.run(

@@ -104,15 +104,20 @@ class TaskOutcome:
 
 
 def run_task(
-    task: Task, model: Any, parameters: BaseModel, hyperparameters: Hyperparameters, name: str
+    task: Task,
+    model: Any,
+    parameters: BaseModel,
+    hyperparameters: Hyperparameters,
+    name: str,
+    attributes: dict[str, Any] | None = None,
 ) -> TaskOutcome:
-    """Run the task inside the scope and its own span; an exception is recorded, not raised.
+    """Run the task inside the scope and its own span (with `attributes`); an exception is recorded.
 
     The scope records every tracked function the run used, so pass a fresh one.
     """
     return_value: Any = None
     exception: str | None = None
-    with span(name, inputs=parameters.model_dump(mode="json")) as opened:
+    with span(name, inputs=parameters.model_dump(mode="json"), attributes=attributes) as opened:
         try:
             with hyperparameters:
                 return_value = task.call(model, parameters)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from llm_hyperparameters import Hyperparameters, Trace, lookup, trace
+from llm_hyperparameters import Hyperparameters, Trace, lookup, span
 from llm_hyperparameters._tracking import stable_name
 
 from .._models import resolve_model
@@ -122,7 +122,7 @@ class MetaOptimizer:
         self._picked: Mapping[str, Any] | None = None
         self._records_lock = threading.Lock()
         try:
-            with trace("seed runs") as seed_trace:
+            with self.session.step_trace(0, "seed runs") as seed_trace:
                 self._seed()
             self._close_step(0, seed_trace, probability=None)
             stop_reason, steps = self._steps()
@@ -152,7 +152,7 @@ class MetaOptimizer:
             if reason is not None:
                 return reason, step
             step += 1
-            with trace(f"step {step}") as step_trace:
+            with self.session.step_trace(step) as step_trace:
                 decision = self.store.step(step) or {"step": step}
                 self._summarize_if_long(step, decision)
                 suggestion = self._suggest(step, decision)
@@ -194,7 +194,10 @@ class MetaOptimizer:
 
         def job(run_id: str, parameters: BaseModel, candidate: Hyperparameters) -> None:
             scope = candidate.copy()
-            outcome = run_task(self.task, self.task_model, parameters, scope, f"task run {run_id}")
+            run = {"task_run_id": run_id, "step": step}
+            outcome = run_task(
+                self.task, self.task_model, parameters, scope, f"task run {run_id}", {"optimization": run}
+            )
             record = {
                 "id": run_id,
                 "step": step,
@@ -205,7 +208,10 @@ class MetaOptimizer:
                 "chat_chains": outcome.chat_chains,
                 "seconds": round(outcome.seconds, 4),
             }
-            score, evaluation = evaluate(self.evaluator, self._task_run(record, outcome.return_value))
+            with span(f"evaluate {run_id}", attributes={"optimization": run}) as scored:
+                score, evaluation = evaluate(self.evaluator, self._task_run(record, outcome.return_value))
+                if scored is not None:
+                    scored.attributes["optimization"] = {**run, "score": score}
             record.update(
                 score=score, evaluation=evaluation, changed=changed_from_defaults(record["hyperparameters"])
             )

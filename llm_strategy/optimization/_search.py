@@ -19,7 +19,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict, Unpack
 
-from llm_hyperparameters import span, trace
+from llm_hyperparameters import span
 
 from ..errors import LLMCallError
 from ._budget import DEFAULT_PRICES, Budget
@@ -109,7 +109,7 @@ def search(
     session.open(resume=options.get("resume", False), config=config)
     loop = _Loop(session, f, adapter, direction, concurrency)
     try:
-        with trace("start") as started:
+        with session.step_trace(0, "start") as started:
             loop.evaluate(0, [adapter.validate_python(x) for x in x0])
         loop.close_step(0, started)
         reason, steps = loop.steps(propose, max_steps, candidates_per_step, stop_score, stop_when)
@@ -177,7 +177,7 @@ class _Loop(Generic[X]):
             if exhausted is not None or step >= max_steps:
                 return exhausted or "budget spent: steps", step
             step += 1
-            with trace(f"step {step}") as recorded:
+            with self.session.step_trace(step) as recorded:
                 proposals = self.proposals(propose, step, count)
                 if proposals is None:
                     self.close_step(step, recorded)
@@ -215,12 +215,16 @@ class _Loop(Generic[X]):
         self.session.progress.expect(len(missing))
 
         def job(record_id: str, x: X) -> None:
+            run = {"task_run_id": record_id, "step": step}
             with span(
-                f"evaluate {record_id}", inputs={"x": self.adapter.dump_python(x, mode="json")}
+                f"evaluate {record_id}",
+                inputs={"x": self.adapter.dump_python(x, mode="json")},
+                attributes={"optimization": run},
             ) as opened:
                 score, feedback = _scored(self.f, x)
                 if opened is not None:
                     opened.outputs = {"score": score, "feedback": feedback}
+                    opened.attributes["optimization"] = {**run, "score": score}
             record = {
                 "id": record_id,
                 "step": step,

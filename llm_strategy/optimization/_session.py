@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llm_hyperparameters import Trace, write_html
+from llm_hyperparameters import Trace, trace, write_html
 
 from ._budget import DEFAULT_PRICES, Budget, Usage
 from ._reporting import Progress, WandbReport, plot_scores, summary_table
@@ -93,6 +94,11 @@ class RunSession:
             config={"optimizer": self.kind, **config},
         )
         return resumed
+
+    def step_trace(self, step: int, name: str | None = None) -> AbstractContextManager[Trace]:
+        """The trace of one step, its root carrying the run id, the optimizer kind and the step."""
+        run = {"run_id": self.store.path.name, "optimizer": self.kind, "step": step}
+        return trace(name or f"step {step}", attributes={"optimization": run})
 
     def exhausted(self, steps: int) -> str | None:
         """The budget limit reached after `steps` steps, as a stop reason, or None."""

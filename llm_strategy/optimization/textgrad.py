@@ -17,8 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from llm_hyperparameters import trace
-
 from .._decorators import llm_explicit_function
 from .._models import resolve_model
 from ..errors import LLMCallError
@@ -323,7 +321,7 @@ def run(
     step, reason = len(records), "budget spent: steps"
     try:
         if not records:
-            with trace("start") as started:
+            with session.step_trace(0, "start") as started:
                 record = {
                     "id": "000",
                     "step": 0,
@@ -340,7 +338,7 @@ def run(
             if exhausted is not None:
                 reason = exhausted
                 break
-            with trace(f"step {step}") as recorded:
+            with session.step_trace(step) as recorded:
                 try:
                     loss = forward(step)
                     loss.backward(optimizer.model)
