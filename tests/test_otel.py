@@ -211,6 +211,10 @@ def test_content_is_captured_only_when_switched_on(exported, monkeypatch):
     assert [attributes[f"llm.input_messages.{index}.message.role"] for index in (0, 1)] == ["system", "user"]
     assert attributes["llm.input_messages.1.message.content"] == "hi"
     assert attributes["llm.output_messages.0.message.content"] == "hello"
+    assert attributes["output.value"] == "hello" and attributes["output.mime_type"] == "text/plain"
+    assert json.loads(attributes["input.value"]) == {
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "human", "content": "hi"}]
+    }
 
 
 def test_function_inputs_and_outputs_are_content(exported):

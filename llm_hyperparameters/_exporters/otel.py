@@ -329,7 +329,10 @@ def _content(span: Span, recorded: dict[str, Any], redactor: Redactor) -> dict[s
     found: dict[str, AttributeValue] = {}
     system: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
-    for index, message in enumerate(redactor.clean(_messages(span))):
+    sent = redactor.clean(_messages(span))
+    found[SpanAttributes.INPUT_VALUE] = _json({"messages": sent})
+    found[SpanAttributes.INPUT_MIME_TYPE] = OpenInferenceMimeTypeValues.JSON.value
+    for index, message in enumerate(sent):
         role = str(message.get("role"))
         role = _ROLES.get(role, role)
         parts = _parts(message.get("content"))
@@ -358,6 +361,8 @@ def _content(span: Span, recorded: dict[str, Any], redactor: Redactor) -> dict[s
         prefix = f"{SpanAttributes.LLM_OUTPUT_MESSAGES}.0"
         found[f"{prefix}.{MessageAttributes.MESSAGE_ROLE}"] = "assistant"
         found[f"{prefix}.{MessageAttributes.MESSAGE_CONTENT}"] = _text(reply)
+        found[SpanAttributes.OUTPUT_VALUE] = _text(reply)
+        found[SpanAttributes.OUTPUT_MIME_TYPE] = OpenInferenceMimeTypeValues.TEXT.value
     if recorded.get("output_schema") is not None:
         found[f"{OURS}.output_schema"] = _json(recorded["output_schema"])
     return found
