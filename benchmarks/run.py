@@ -1,6 +1,7 @@
 """Benchmarks for `make bench`: each figure next to a baseline measured in the same run.
 
 - overhead: `add(model, 1, 2)` against a bare `model.invoke` of the same messages (target <= 1.5x)
+- live OpenTelemetry instrumentation (no-op exporter) against none, per `add` call (target <= 1.2x)
 - wrapping a dataclass with 6 stub members (target < 5 ms), next to `dataclasses.dataclass`
 - `import llm_strategy` (target < 0.5 s, no wandb or provider SDK), next to `import pydantic`
 - prompt tokens (tiktoken o200k_base) of the first prompt, against the original's counts (target <= 0.5x)
@@ -35,7 +36,7 @@ from subjects import (
     write_essay,
 )
 
-from llm_hyperparameters import trace, track_hyperparameters
+from llm_hyperparameters import instrument, trace, track_hyperparameters, uninstrument
 from llm_strategy import llm_strategy
 from llm_strategy.testing import ScriptedChatModel
 
@@ -82,6 +83,55 @@ def tracing_overhead() -> Row:
         "<= 1.2x",
         ratio <= 1.2,
     )
+
+
+def instrumentation_overhead() -> list[Row]:
+    """Live OpenTelemetry spans (a no-op exporter) per `add` call, and the SDK's own share of them."""
+    from opentelemetry import trace as otel
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class NoOpExporter(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(NoOpExporter()))
+    tracer = provider.get_tracer("benchmark")
+
+    def two_sdk_spans() -> None:  # what the SDK does for a call and its request, attributes aside
+        outer = tracer.start_span("add")
+        tracer.start_span("chat", context=otel.set_span_in_context(outer)).end()
+        outer.end()
+
+    model = InstantChatModel()
+    add(model, 1, 2)
+    plain = best_of(lambda: add(model, 1, 2), 2000)
+    instrument(provider)
+    try:
+        live = best_of(lambda: add(model, 1, 2), 2000)
+    finally:
+        uninstrument()
+    sdk = best_of(two_sdk_spans, 2000)
+    ratio = live / plain
+    return [
+        Row(
+            "add() instrumented (OTel) vs not",
+            f"{live * 1e6:.0f} us",
+            f"{plain * 1e6:.0f} us",
+            ratio,
+            "<= 1.2x",
+            ratio <= 1.2,
+        ),
+        Row(
+            "  the OTel SDK alone (2 spans)",
+            f"+{sdk * 1e6:.0f} us",
+            f"{plain * 1e6:.0f} us",
+            (plain + sdk) / plain,
+            "floor",
+            True,
+        ),
+    ]
 
 
 def tracked_call() -> Row:
@@ -217,6 +267,7 @@ def main() -> int:
     rows = [
         overhead(),
         tracing_overhead(),
+        *instrumentation_overhead(),
         tracked_call(),
         wrapping(),
         *import_time(),

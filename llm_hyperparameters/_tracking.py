@@ -29,6 +29,7 @@ __all__ = [
     "lookup",
     "register",
     "registered",
+    "registered_entry",
     "stable_name",
     "track_hyperparameters",
 ]
@@ -78,6 +79,11 @@ def registered() -> dict[str, TrackedHyperparameters]:
     return dict(_REGISTRY)
 
 
+def registered_entry(name: str) -> TrackedHyperparameters | None:
+    """The tracked entry registered under a stable name, if it is alive."""
+    return _REGISTRY.get(name)
+
+
 def lookup(key: Any) -> TrackedHyperparameters:
     """The tracked entry of a tracked function, an entry, or a stable name.
 
@@ -88,8 +94,8 @@ def lookup(key: Any) -> TrackedHyperparameters:
     tracked = getattr(key, "hyperparameters", None)
     if isinstance(tracked, TrackedHyperparameters):
         return tracked
-    if isinstance(key, str) and key in _REGISTRY:
-        return _REGISTRY[key]
+    if isinstance(key, str) and (entry := registered_entry(key)) is not None:
+        return entry
     known = ", ".join(sorted(_REGISTRY)) or "none"
     raise KeyError(f"{key!r} is not a tracked function or name; known: {known}")
 

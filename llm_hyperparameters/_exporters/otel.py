@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .._redaction import Redactor
 from .._tracing import LISTENERS, Span, Trace
-from .._tracking import lookup
+from .._tracking import registered_entry
 
 if TYPE_CHECKING:
     from opentelemetry.util.types import AttributeValue
@@ -178,14 +178,13 @@ class _LiveExporter:
 
     def span_started(self, span: Span, parent: Span | None) -> None:
         with self._lock:
-            self._redactor.learn([span.inputs, span.hyperparameters, span.attributes])
+            self._redactor.learn(_learnable(span))
         self._open[span] = _start(self._tracer, span, self._open.get(parent) if parent else None)
 
     def span_ended(self, span: Span) -> None:
         opened = self._open.pop(span, None)
-        learnable = [span.outputs, span.attributes] if opened is not None else _learnable(span)
         with self._lock:
-            self._redactor.learn(learnable)
+            self._redactor.learn(_learnable(span, ended=True) if opened else _learnable(span))
             _end(opened or _start(self._tracer, span, None), span, self._capture, self._redactor)
 
 
@@ -242,8 +241,16 @@ def _messages(span: Span) -> list[Mapping[str, Any]]:
     return [message for message in messages if isinstance(message, Mapping)]
 
 
-def _learnable(span: Span) -> list[Any]:
-    """What the redactor learns secret values from."""
+def _learnable(span: Span, *, ended: bool = False) -> list[Any]:
+    """What the redactor learns secret values from (only what is new when a seen span ends).
+
+    A request's messages are left out (their keys are roles and contents, never secret names),
+    and so is what it gains when it ends (reply and token counts).
+    """
+    if span.kind == "llm":
+        return [] if ended else [span.attributes]
+    if ended:
+        return [span.outputs, span.attributes]
     return [span.inputs, span.outputs, span.hyperparameters, span.attributes]
 
 
@@ -292,11 +299,11 @@ def _llm_attributes(
         if openinference is not None:
             found[SpanAttributes.LLM_PROVIDER] = openinference.value
     parameters = recorded.get("params") or {}
-    for key, attribute in _REQUEST_PARAMETERS.items():
-        value = parameters.get(key)
-        converted = _attribute_value([value] if key == "stop" and isinstance(value, str) else value)
-        if converted is not None:
-            found[attribute] = converted
+    for key, value in parameters.items():
+        if key in _REQUEST_PARAMETERS:
+            converted = _attribute_value([value] if key == "stop" and isinstance(value, str) else value)
+            if converted is not None:
+                found[_REQUEST_PARAMETERS[key]] = converted
     if parameters:
         found[SpanAttributes.LLM_INVOCATION_PARAMETERS] = _json(parameters)
     finish_reasons = recorded.get("finish_reason")
@@ -421,10 +428,10 @@ def _changed_hyperparameters(span: Span) -> dict[str, Any] | None:
     values = span.hyperparameters
     if not values or span.kind != "function":
         return values
-    try:
-        defaults = lookup(span.name).defaults.model_dump()
-    except KeyError:
+    tracked = registered_entry(span.name)
+    if tracked is None:
         return values
+    defaults = tracked.defaults.model_dump()
     return {key: value for key, value in values.items() if key not in defaults or defaults[key] != value}
 
 
