@@ -66,16 +66,16 @@ class SpanListeners:
         self._named: dict[str, SpanListener] = {}
         self.active: tuple[SpanListener, ...] = ()
 
-    def put(self, name: str, listener: SpanListener | None) -> SpanListener | None:
-        """Install `listener` under `name` (None removes it); returns the one it replaces."""
+    def put(self, name: str, listener: SpanListener | None) -> None:
+        """Install `listener` under `name`, replacing the one there; None removes it."""
         with self._lock:
-            previous = self._named.pop(name, None)
+            self._named.pop(name, None)
             if listener is not None:
                 self._named[name] = listener
             self.active = tuple(self._named.values())
-        return previous
 
     def started(self, span: Span, parent: Span | None) -> None:
+        """Tell every listener that `span` started."""
         for listener in self.active:
             try:
                 listener.span_started(span, parent)
@@ -83,6 +83,7 @@ class SpanListeners:
                 continue
 
     def ended(self, span: Span) -> None:
+        """Tell every listener that `span` ended."""
         for listener in self.active:
             try:
                 listener.span_ended(span)
@@ -334,7 +335,7 @@ def start_span(
 
 def call_span(
     name: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> contextlib.AbstractContextManager[Span]:
+) -> contextlib.AbstractContextManager[Span | None]:
     """A `function` span for a call: named arguments as inputs, `_` arguments as hyperparameters."""
     try:
         bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
@@ -344,4 +345,4 @@ def call_span(
         key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")
     }
     hyperparameters = {key[1:]: value for key, value in bound.items() if key.startswith("_")}
-    return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)  # type: ignore[return-value]
+    return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)

@@ -155,7 +155,8 @@ def _sync_wrapper(
             return function(*args, **call_kwargs)
         with call_span(tracked.name, function, args, call_kwargs) as span:
             result = function(*args, **call_kwargs)
-            span.outputs = result
+            if span is not None:  # None when a live exporter was just uninstalled
+                span.outputs = result
             return result
 
     return tracked_call
@@ -170,7 +171,8 @@ def _async_wrapper(
             return await function(*args, **call_kwargs)
         with call_span(tracked.name, function, args, call_kwargs) as span:
             result = await function(*args, **call_kwargs)
-            span.outputs = result
+            if span is not None:  # None when a live exporter was just uninstalled
+                span.outputs = result
             return result
 
     return tracked_call
