@@ -401,6 +401,17 @@ def test_meta_optimizer_task_runs_and_scores(exported, tmp_path):
     assert any(parent_of(item) == task_run.context.span_id for item in calls)
 
 
+def test_without_a_configured_provider_nothing_is_recorded_and_nothing_breaks():
+    with trace("unconfigured") as recorded:
+        offset(1)
+    export_otel(recorded)  # the global provider: OpenTelemetry's no-op default here
+    instrument()
+    try:
+        assert offset(1) == 2
+    finally:
+        uninstrument()
+
+
 def test_genai_names_match_the_semantic_conventions_package():
     from opentelemetry.semconv._incubating.attributes import gen_ai_attributes
     from opentelemetry.semconv.attributes import code_attributes, error_attributes

@@ -135,7 +135,7 @@ def export_otel(trace: Trace, tracer_provider: Any = None, *, capture_content: b
     opened: dict[str, Any] = {}
     for item in spans:
         parent = opened.get(item.parent_id) if item.parent_id else None
-        opened[item.id] = _start(tracer, item, parent)
+        opened[item.id] = _start(tracer, item, parent, redactor)
     for item in reversed(spans):
         _end(opened[item.id], item, capture, redactor)
 
@@ -177,15 +177,17 @@ class _LiveExporter:
         self._open: dict[Span, Any] = {}
 
     def span_started(self, span: Span, parent: Span | None) -> None:
+        outer = self._open.get(parent) if parent else None
         with self._lock:
             self._redactor.learn(_learnable(span))
-        self._open[span] = _start(self._tracer, span, self._open.get(parent) if parent else None)
+            self._open[span] = _start(self._tracer, span, outer, self._redactor)
 
     def span_ended(self, span: Span) -> None:
         opened = self._open.pop(span, None)
         with self._lock:
             self._redactor.learn(_learnable(span, ended=True) if opened else _learnable(span))
-            _end(opened or _start(self._tracer, span, None), span, self._capture, self._redactor)
+            opened = opened or _start(self._tracer, span, None, self._redactor)
+            _end(opened, span, self._capture, self._redactor)
 
 
 def _tracer(tracer_provider: Any) -> Any:
@@ -198,20 +200,21 @@ def _capture(capture_content: bool | None) -> bool:
     return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _ON
 
 
-def _start(tracer: Any, span: Span, parent: Any) -> Any:
+def _start(tracer: Any, span: Span, parent: Any, redactor: Redactor) -> Any:
+    """Open the OpenTelemetry span (under `parent`'s, else the current one) at our start time."""
     context = otel.set_span_in_context(parent) if parent is not None else None
     kind = SpanKind.CLIENT if span.kind == "llm" else SpanKind.INTERNAL
     start = _nanoseconds(span.start_time)
-    return tracer.start_span(_name(span), context=context, kind=kind, start_time=start)
+    return tracer.start_span(redactor.text(_name(span)), context=context, kind=kind, start_time=start)
 
 
 def _end(opened: Any, span: Span, capture: bool, redactor: Redactor) -> None:
-    name = redactor.text(_name(span))
-    if name != opened.name:
-        opened.update_name(name)
-    opened.set_attributes(_attributes(span, capture, redactor))
-    if span.error is not None:
-        opened.set_status(Status(StatusCode.ERROR, redactor.text(f"{span.error.type}: {span.error.message}")))
+    """Put the attributes and status on an opened span (unless it records nothing) and end it."""
+    if opened.is_recording():
+        opened.set_attributes(_attributes(span, capture, redactor))
+        if span.error is not None:
+            message = redactor.text(f"{span.error.type}: {span.error.message}")
+            opened.set_status(Status(StatusCode.ERROR, message))
     opened.end(end_time=_nanoseconds(span.end_time or time.time()))
 
 
