@@ -86,8 +86,9 @@ _REQUEST_PARAMETERS = {
 }
 # What the LLM span attributes become; the keys not listed here go out as `llm_strategy.<key>`.
 _LLM_KEYS = {
-    "model", "provider", "params", "usage", "finish_reason", "output_schema", "operation", "response_model"
+    "model", "provider", "params", "usage", "finish_reason", "operation", "response_model"
 }  # fmt: skip
+_SCHEMA = "output_schema"
 _Provider = OpenInferenceLLMProviderValues
 # langchain's provider names (`_llm_type` without "chat", or `ls_provider`) -> GenAI, OpenInference
 _PROVIDERS: dict[str, tuple[str, _Provider | None]] = {
@@ -247,11 +248,11 @@ def _messages(span: Span) -> list[Mapping[str, Any]]:
 def _learnable(span: Span, *, ended: bool = False) -> list[Any]:
     """What the redactor learns secret values from (only what is new when a seen span ends).
 
-    A request's messages are left out (their keys are roles and contents, never secret names),
-    and so is what it gains when it ends (reply and token counts).
+    Of a request only its parameters: its messages' keys are roles and contents, its schema's
+    are field names, and what it gains when it ends is the reply and token counts.
     """
     if span.kind == "llm":
-        return [] if ended else [span.attributes]
+        return [] if ended else [span.attributes.get("params")]
     if ended:
         return [span.outputs, span.attributes]
     return [span.inputs, span.outputs, span.hyperparameters, span.attributes]
@@ -259,7 +260,8 @@ def _learnable(span: Span, *, ended: bool = False) -> list[Any]:
 
 def _attributes(span: Span, capture: bool, redactor: Redactor) -> dict[str, AttributeValue]:
     """The span's attributes: conventions first, then ours; content only when captured."""
-    recorded = redactor.clean(span.attributes)
+    # the output schema (large, and content) is cleaned only when it is sent
+    recorded = redactor.clean({key: value for key, value in span.attributes.items() if key != _SCHEMA})
     found: dict[str, AttributeValue] = {f"{OURS}.span.kind": span.kind}
     if span.kind == "llm":
         found.update(_llm_attributes(span, recorded, capture, redactor))
@@ -321,7 +323,7 @@ def _llm_attributes(
     ):
         if isinstance(usage.get(key), int):
             found.update(dict.fromkeys(attributes, usage[key]))
-    if recorded.get("output_schema") is not None:
+    if span.attributes.get(_SCHEMA) is not None:
         found[GenAI.OUTPUT_TYPE] = "json"
     if capture:
         found.update(_content(span, recorded, redactor))
@@ -373,8 +375,8 @@ def _content(span: Span, recorded: dict[str, Any], redactor: Redactor) -> dict[s
         found[f"{prefix}.{MessageAttributes.MESSAGE_CONTENT}"] = _text(reply)
         found[SpanAttributes.OUTPUT_VALUE] = _text(reply)
         found[SpanAttributes.OUTPUT_MIME_TYPE] = OpenInferenceMimeTypeValues.TEXT.value
-    if recorded.get("output_schema") is not None:
-        found[f"{OURS}.output_schema"] = _json(recorded["output_schema"])
+    if span.attributes.get(_SCHEMA) is not None:
+        found[f"{OURS}.output_schema"] = _json(redactor.clean(span.attributes[_SCHEMA]))
     return found
 
 
