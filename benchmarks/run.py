@@ -101,9 +101,15 @@ def instrumentation_overhead() -> list[Row]:
     provider.add_span_processor(SimpleSpanProcessor(NoOpExporter()))
     tracer = provider.get_tracer("benchmark")
 
-    def two_sdk_spans() -> None:  # what the SDK does for a call and its request, attributes aside
+    request_attributes = {f"attribute_{index}": index for index in range(17)}  # as many as ours
+    call_attributes = {f"attribute_{index}": index for index in range(5)}
+
+    def two_sdk_spans() -> None:  # what the SDK itself does for a call and its request
         outer = tracer.start_span("add")
-        tracer.start_span("chat", context=otel.set_span_in_context(outer)).end()
+        request = tracer.start_span("chat", context=otel.set_span_in_context(outer))
+        request.set_attributes(request_attributes)
+        request.end()
+        outer.set_attributes(call_attributes)
         outer.end()
 
     model = InstantChatModel()
