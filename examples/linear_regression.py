@@ -24,9 +24,8 @@ from pydantic import BaseModel, Field
 
 from llm_hyperparameters import track_hyperparameters
 from llm_strategy import resolve_model
-from llm_strategy.optimization import Budget, blackbox, opro, optimize_hyperparameters
+from llm_strategy.optimization import Budget, Evaluated, blackbox, opro, optimize_hyperparameters
 from llm_strategy.optimization import textgrad as tg
-from llm_strategy.optimization._search import Evaluated
 from llm_strategy.testing import SyntheticChatModel
 
 TASK = "Find integers w and b so that y = w * x + b fits the data: the lowest mean squared error."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -38,7 +38,7 @@ class Conversation(ABC):
 
     @property
     @abstractmethod
-    def messages(self) -> tuple[BaseMessage, ...]:
+    def messages(self) -> Sequence[BaseMessage]:
         """The history that comes before a call's own messages."""
 
 
@@ -160,12 +160,13 @@ def send(
     messages: Sequence[BaseMessage],
     native_schema: dict[str, Any] | None = None,
     attempt: int = 1,
+    model_args: Mapping[str, Any] | None = None,
 ) -> Reply:
-    """Send messages; with `native_schema` ask for native structured output."""
+    """Send messages; with `native_schema` ask for native structured output; `model_args` go to the call."""
     with request_span(model, messages, attempt) as traced:
         try:
             runnable, request = _request(model, messages, native_schema)
-            result = runnable.invoke(request)
+            result = runnable.invoke(request, **(model_args or {}))
         except Exception as error:
             raise _provider_error(model, error) from error
         return _traced(traced, _reply_from(result, native_schema is not None))
@@ -176,12 +177,13 @@ async def send_async(
     messages: Sequence[BaseMessage],
     native_schema: dict[str, Any] | None = None,
     attempt: int = 1,
+    model_args: Mapping[str, Any] | None = None,
 ) -> Reply:
     """`send` through the model's async API."""
     with request_span(model, messages, attempt) as traced:
         try:
             runnable, request = _request(model, messages, native_schema)
-            result = await runnable.ainvoke(request)
+            result = await runnable.ainvoke(request, **(model_args or {}))
         except Exception as error:
             raise _provider_error(model, error) from error
         return _traced(traced, _reply_from(result, native_schema is not None))

@@ -7,7 +7,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
-from llm_strategy._models import supports_native_output
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 from .helpers import scripted
@@ -56,11 +55,22 @@ def test_missing_credentials_are_a_provider_error(monkeypatch):
         resolve_model("openai:gpt-4o-mini")
 
 
-def test_native_capability_comes_from_profile_or_class():
-    assert not supports_native_output(ScriptedChatModel())
-    assert supports_native_output(ScriptedChatModel(structured_output=True))
-    assert supports_native_output(SyntheticChatModel())
-    assert not supports_native_output(FakeListLLM(responses=["x"]))
+@pytest.mark.parametrize(
+    ("model", "native"),
+    [
+        (ScriptedChatModel(replies=['{"return_value": 3}']), False),
+        (ScriptedChatModel(replies=['{"return_value": 3}'], structured_output=True), True),
+        (SyntheticChatModel(), True),
+    ],
+)
+def test_native_output_is_used_where_the_profile_offers_it(model, native):
+    add(model, 1, 2)
+    assert bool(model.schemas) == native
+    assert ('Reply with JSON {"return_value": int}' in model.last_prompt) is not native
+
+
+def test_a_text_completion_model_is_prompted_and_parsed():
+    assert add(FakeListLLM(responses=['{"return_value": 3}']), 1, 2) == 3
 
 
 def test_output_mode_can_be_forced():
