@@ -1,4 +1,4 @@
-"""The 2.2.0 module path `llm_strategy.llm_strategy`: aliases of the package's `llm_strategy`, `llm_dataclass`."""
+"""The 2.2.0 module path `llm_strategy.llm_strategy`: aliases of `llm_strategy`, `llm_dataclass`."""
 
 from ._decorators import llm_dataclass, llm_strategy
 
