@@ -2,8 +2,7 @@
 
 Parity with llm_optimize's paperclip example: the example starts its own HTTP server on
 127.0.0.1 that simulates 30 days of a paperclip business; `f` posts a plan and reads the profit.
-
-    python examples/paperclip_factory.py [--model provider:model] [--steps 4]
+    .venv/bin/python examples/paperclip_factory.py [--model provider:model] [--seed 0] [--steps 4]
 """
 
 from __future__ import annotations
