@@ -11,7 +11,6 @@ It imports neither `llm_strategy` nor langchain.
 
 from typing import TYPE_CHECKING, Any
 
-from . import _aliases
 from ._body import Hyperparameter
 from ._errors import DefinitionError
 from ._exporters.html import render_html, write_html
@@ -62,8 +61,6 @@ __all__ = [
     "write_html",
 ]
 
-
-_aliases.keep_names(__name__, "track_hyperparameters")  # the 2.2.0 module path of the same name
 
 _LAZY = {"log_trace": "._exporters.wandb", "read_run_file": "._exporters.wandb_file"}
 

@@ -1,8 +1,8 @@
 """Old module paths that share a name with a function of their package (2.2.0's layout).
 
-`import pkg.track_hyperparameters` would bind the module over the package's function of that
-name; a package made with `keep_names` keeps its own name instead, so both
-`from pkg import track_hyperparameters` and `from pkg.track_hyperparameters import ...` work.
+Importing `pkg.track_hyperparameters` binds the module over the package's function of that
+name; the old module calls `keep_package_name(__name__)` so the package keeps its own name, and
+both `from pkg import track_hyperparameters` and `from pkg.track_hyperparameters import ...` work.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["keep_names"]
+__all__ = ["keep_package_name"]
 
 
 class _KeepNames(types.ModuleType):
@@ -23,8 +23,9 @@ class _KeepNames(types.ModuleType):
         super().__setattr__(name, value)
 
 
-def keep_names(package: str, *names: str) -> None:
-    """Keep the package's `names` when same-named submodules (old import paths) are imported."""
-    module = sys.modules[package]
-    module.__dict__["__kept_names__"] = frozenset(names)
-    module.__class__ = _KeepNames
+def keep_package_name(module_name: str) -> None:
+    """Called by the old module `pkg.name`: `pkg.name` stays the package's own `name`."""
+    package_name, _, name = module_name.rpartition(".")
+    package = sys.modules[package_name]
+    package.__dict__["__kept_names__"] = package.__dict__.get("__kept_names__", frozenset()) | {name}
+    package.__class__ = _KeepNames

@@ -7,6 +7,9 @@ from . import (
     hyperparameters_scope,
     track_hyperparameters,
 )
+from ._aliases import keep_package_name
+
+keep_package_name(__name__)  # the package keeps its own name for the function
 
 __all__ = [
     "Hyperparameter",

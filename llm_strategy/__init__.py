@@ -15,8 +15,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from llm_hyperparameters import _aliases
-
 if TYPE_CHECKING:
     from ._adapters import ChatModelAsLLM, LLMAsChatModel
     from ._cache import SQLiteResponseCache, enable_response_cache
@@ -90,6 +88,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
-
-
-_aliases.keep_names(__name__, "llm_function", "llm_strategy")  # the 2.2.0 module paths of the same names
