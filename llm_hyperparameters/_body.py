@@ -19,7 +19,7 @@ import types
 import warnings
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -39,11 +39,23 @@ class BodyHyperparameters:
 
     fields: dict[str, tuple[Any, Any]]
     sites: dict[_Site, str]
+    by_instruction: dict[tuple[types.CodeType, int], str] = field(default_factory=dict, compare=False)
+    """Call sites already looked up, by code object and instruction offset."""
+
+    def field_called_from(self, frame: types.FrameType) -> str | None:
+        """The field of the `Hyperparameter(...)` call being made from `frame`, if it is one of ours."""
+        instruction = (frame.f_code, frame.f_lasti)
+        found = self.by_instruction.get(instruction)
+        if found is None:
+            found = self.sites.get((frame.f_code.co_filename, *_call_position(frame)))
+            if found is not None:
+                self.by_instruction[instruction] = found
+        return found
 
 
 @dataclass(frozen=True)
 class _Active:
-    sites: dict[_Site, str]
+    body: BodyHyperparameters
     values: BaseModel
 
 
@@ -81,10 +93,9 @@ def Hyperparameter(name: str | None = None, *, description: str | None = None) -
     """
     active = _ACTIVE.get()
     if active is not None:
-        caller = sys._getframe(1)
-        field = active.sites.get((caller.f_code.co_filename, *_call_position(caller)))
-        if field is not None:
-            return _Value(getattr(active.values, field))
+        found = active.body.field_called_from(sys._getframe(1))
+        if found is not None:
+            return _Value(getattr(active.values, found))
     warnings.warn(
         f"Hyperparameter({name or ''!r}) is not in the body of a function decorated with "
         "@track_hyperparameters; the default is used",
@@ -100,14 +111,19 @@ def _call_position(frame: types.FrameType) -> tuple[int, int]:
     return line or 0, column or 0
 
 
-@contextlib.contextmanager
-def in_body(body: BodyHyperparameters, values: BaseModel) -> Iterator[None]:
-    """Make `values` what the body's `Hyperparameter(...)` calls return."""
-    token = _ACTIVE.set(_Active(body.sites, values))
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+class in_body:
+    """Make `values` what the body's `Hyperparameter(...)` calls return, while inside."""
+
+    __slots__ = ("_active", "_token")
+
+    def __init__(self, body: BodyHyperparameters, values: BaseModel) -> None:
+        self._active = _Active(body, values)
+
+    def __enter__(self) -> None:
+        self._token = _ACTIVE.set(self._active)
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.reset(self._token)
 
 
 def body_hyperparameters(function: Callable[..., Any], name: str) -> BodyHyperparameters | None:
@@ -164,15 +180,15 @@ def _collect(
         where = f"{name}, line {call.lineno + line_offset}: `{ast.unparse(call)}`"
         if id(call) not in operands:
             raise DefinitionError(f"{where} has no default; write `{ast.unparse(call)} @ default`.")
-        field, description = _arguments(call, where)
-        if field is None:
-            field, unnamed = f"hparam{unnamed}", unnamed + 1
+        named, description = _arguments(call, where)
+        if named is None:
+            named, unnamed = f"hparam{unnamed}", unnamed + 1
         default = _default(operands[id(call)], function, where)
         spec = (Any if default is None else type(default), Field(default, description=description))
-        if field in fields and fields[field][1].default != default:
-            raise DefinitionError(f"{where}: {field!r} already has the default {fields[field][1].default!r}.")
-        fields[field] = spec
-        sites[(filename, call.lineno + line_offset, call.col_offset + indent)] = field
+        if named in fields and fields[named][1].default != default:
+            raise DefinitionError(f"{where}: {named!r} already has the default {fields[named][1].default!r}.")
+        fields[named] = spec
+        sites[(filename, call.lineno + line_offset, call.col_offset + indent)] = named
     return BodyHyperparameters(fields, sites)
 
 

@@ -173,6 +173,9 @@ def track_hyperparameters(function: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
+_NO_BODY = contextlib.nullcontext()
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What a tracked call does, decided when decorating."""
@@ -216,7 +219,7 @@ def _sync_wrapper(function: Callable[..., Any], plan: _Plan) -> Callable[..., An
             return function(*args, **(plan.arguments(None, args, kwargs) if plan.needs_defaults else kwargs))
         values = values_in_force(plan.tracked)
         call_kwargs = plan.arguments(values, args, kwargs)
-        with in_body(plan.body, values) if plan.body else contextlib.nullcontext():
+        with in_body(plan.body, values) if plan.body else _NO_BODY:
             if not tracing_active():
                 return function(*args, **call_kwargs)
             with call_span(
@@ -233,7 +236,7 @@ def _async_wrapper(function: Callable[..., Any], plan: _Plan) -> Callable[..., A
     async def tracked_call(*args: Any, **kwargs: Any) -> Any:
         values = values_in_force(plan.tracked)
         call_kwargs = plan.arguments(values, args, kwargs)
-        with in_body(plan.body, values) if plan.body else contextlib.nullcontext():
+        with in_body(plan.body, values) if plan.body else _NO_BODY:
             if not tracing_active():
                 return await function(*args, **call_kwargs)
             with call_span(
