@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LLM, BaseChatModel, BaseLLM
@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ._messages import END_OF_TURN, join_for_text_model
+from ._models import check_request_allowed
 
 __all__ = ["ChatModelAsLLM", "LLMAsChatModel"]
 
@@ -25,6 +26,8 @@ class ChatModelAsLLM(LLM):
     """
 
     chat_model: BaseChatModel
+    offline: ClassVar[bool] = True
+    """It sends nothing itself: the wrapped model's request is checked by `block_model_requests`."""
 
     @property
     def _llm_type(self) -> str:
@@ -37,6 +40,7 @@ class ChatModelAsLLM(LLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> str:
+        check_request_allowed(self.chat_model)
         return self.chat_model.invoke([HumanMessage(prompt)], stop=stop, **kwargs).text
 
     async def _acall(
@@ -46,6 +50,7 @@ class ChatModelAsLLM(LLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> str:
+        check_request_allowed(self.chat_model)
         return (await self.chat_model.ainvoke([HumanMessage(prompt)], stop=stop, **kwargs)).text
 
 
@@ -63,6 +68,8 @@ class LLMAsChatModel(BaseChatModel):
     """
 
     llm: BaseLLM
+    offline: ClassVar[bool] = True
+    """It sends nothing itself: the wrapped model's request is checked by `block_model_requests`."""
 
     @property
     def _llm_type(self) -> str:
@@ -75,6 +82,7 @@ class LLMAsChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        check_request_allowed(self.llm)
         text = self.llm.invoke(join_for_text_model(messages), stop=[END_OF_TURN, *(stop or [])], **kwargs)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
 
@@ -85,6 +93,7 @@ class LLMAsChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        check_request_allowed(self.llm)
         prompt = join_for_text_model(messages)
         text = await self.llm.ainvoke(prompt, stop=[END_OF_TURN, *(stop or [])], **kwargs)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])

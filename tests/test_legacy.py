@@ -1,12 +1,19 @@
 """What users of llm-strategy 2.2.0 meet: the old module paths, the fakes, the adapters, ChatChain's shape."""
 
 import pytest
+from langchain_core.language_models import LLM
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 import llm_strategy
 from llm_hyperparameters import Hyperparameters
 from llm_strategy import ChatChain, DefinitionError, LLMAsChatModel, llm_function
-from llm_strategy.testing import FakeChatModel, FakeLLM, ScriptedChatModel
+from llm_strategy.testing import (
+    FakeChatModel,
+    FakeLLM,
+    ModelRequestBlockedError,
+    ScriptedChatModel,
+    block_model_requests,
+)
 
 from .helpers import scripted
 
@@ -179,3 +186,28 @@ def test_pytest_plugin_fixtures(pytester):
     pytester.runpytest(
         "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function"
     ).assert_outcomes(passed=4)
+
+
+class EchoLLM(LLM):
+    """A text model that is not a test model: under `block_model_requests` it must not be reached."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "echo"
+
+    def _call(self, prompt, stop=None, run_manager=None, **kwargs):
+        return prompt
+
+
+def test_adapters_and_fakes_pass_on_blocked_requests_of_the_model_they_wrap():
+    with block_model_requests():
+        with pytest.raises(ModelRequestBlockedError, match=r"EchoLLM"):
+            ChatChain(EchoLLM()).query("Hi")
+        with pytest.raises(ModelRequestBlockedError, match=r"EchoLLM"):
+            FakeLLM(external_llm=EchoLLM()).invoke("Hi")
+        assert (
+            ChatChain(FakeLLM(texts={"<|im_start|>user\nHi<|im_end|><|im_start|>assistant\nHo"})).query("Hi")[
+                0
+            ]
+            == "Ho"
+        )

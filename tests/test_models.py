@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
+from pydantic import BaseModel
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
@@ -55,22 +56,31 @@ def test_missing_credentials_are_a_provider_error(monkeypatch):
         resolve_model("openai:gpt-4o-mini")
 
 
+class Sum(BaseModel):
+    """A sum."""
+
+    total: int
+
+
+@llm_function
+def add_up(model, a: int, b: int) -> Sum:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
 @pytest.mark.parametrize(
-    ("model", "native"),
+    ("model", "mode"),
     [
-        (ScriptedChatModel(replies=['{"return_value": 3}']), False),
-        (ScriptedChatModel(replies=['{"return_value": 3}'], structured_output=True), True),
-        (SyntheticChatModel(), True),
+        (ScriptedChatModel(replies=['{"return_value": {"total": 3}}']), "prompt"),
+        (ScriptedChatModel(replies=['{"total": 3}'], structured_output=True), "native"),
+        (SyntheticChatModel(), "native"),
     ],
 )
-def test_native_output_is_used_where_the_profile_offers_it(model, native):
-    add(model, 1, 2)
-    assert bool(model.schemas) == native
-    assert ('Reply with JSON {"return_value": int}' in model.last_prompt) is not native
-
-
-def test_a_text_completion_model_is_prompted_and_parsed():
-    assert add(FakeListLLM(responses=['{"return_value": 3}']), 1, 2) == 3
+def test_native_capability_comes_from_the_model_profile(model, mode):
+    assert isinstance(add_up(model, 1, 2), Sum)
+    request = model.requests[0]
+    assert request.description["mode"] == mode
+    assert ("response_format" in request.kwargs) is (mode == "native")
 
 
 def test_output_mode_can_be_forced():

@@ -52,7 +52,9 @@ def test_llm_strategy_all_is_pinned():
         "LLMCallError",
         "LLMFunction",
         "LLMSettings",
+        "ModelRefusalError",
         "OutputParseError",
+        "OutputTruncatedError",
         "ParseAttempt",
         "ProviderError",
         "SQLiteResponseCache",
@@ -68,9 +70,14 @@ def test_llm_strategy_all_is_pinned():
     assert sorted(llm_strategy.testing.__all__) == [
         "FakeChatModel",
         "FakeLLM",
+        "ModelRequestBlockedError",
+        "RecordedRequest",
         "RecordingChatModel",
+        "ScriptExhaustedError",
         "ScriptedChatModel",
         "SyntheticChatModel",
+        "block_model_requests",
+        "override_model",
         "synthesize",
     ]
     assert sorted(llm_hyperparameters.__all__) == [

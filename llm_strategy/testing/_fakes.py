@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import LLM, BaseChatModel, BaseLLM
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
+
+from .._models import check_request_allowed
 
 __all__ = ["FakeChatModel", "FakeLLM"]
 
@@ -31,6 +33,7 @@ class FakeLLM(LLM):
 
     texts: set[str] = Field(default_factory=set)
     external_llm: BaseLLM | None = None
+    offline: ClassVar[bool] = True
 
     @property
     def _llm_type(self) -> str:
@@ -50,6 +53,7 @@ class FakeLLM(LLM):
             raise NotImplementedError(
                 f"FakeLLM has no text for this prompt; add {prompt!r} followed by the reply to `texts`"
             )
+        check_request_allowed(self.external_llm)
         completion = self.external_llm.invoke(prompt, stop=stop)
         self.texts.add(prompt + completion)
         return completion
@@ -71,6 +75,7 @@ class FakeChatModel(BaseChatModel):
 
     conversations: list[list[BaseMessage]] = Field(default_factory=list)
     external_chat_model: BaseChatModel | None = None
+    offline: ClassVar[bool] = True
 
     @classmethod
     def from_messages(cls, messages_bag: Iterable[Sequence[BaseMessage]]) -> FakeChatModel:
@@ -99,6 +104,7 @@ class FakeChatModel(BaseChatModel):
                 f"FakeChatModel has no conversation that continues {messages!r}; add it, followed by the "
                 "reply, to `conversations`"
             )
+        check_request_allowed(self.external_chat_model)
         reply = self.external_chat_model.invoke(messages, stop=stop)
         self.conversations.append([*messages, AIMessage(reply.text)])
         return _result(reply.text)
