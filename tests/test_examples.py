@@ -176,3 +176,14 @@ def test_every_option_has_help_and_the_docstring_names_it(script, help_texts):
     for entry in filter(str.strip, entries):
         first, *continued = entry.strip("\n").splitlines()
         assert re.search(r"\S {2,}\S", first.strip()) or continued, f"{script}: no help text for {first}"
+
+
+def test_the_readme_quick_start_prints_what_the_readme_says(tmp_path):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1]
+    code = quick_start.split("```python\n", 1)[1].split("```", 1)[0]
+    printed = quick_start.split("Offline it prints\n\n```text\n", 1)[1].split("```", 1)[0]
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True
+    )
+    assert completed.stdout == printed
