@@ -1,4 +1,8 @@
-"""Adapters between chat models and text-completion models (the 2.2.0 `llm_strategy.adapters`)."""
+"""Adapters between chat models and text-completion models (the 2.2.0 `llm_strategy.adapters`).
+
+The 2.2.0 classes (these and the fakes) also keep langchain 0.0's call shapes, `llm("prompt")`
+and `chat_model(messages)`.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,19 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from ._messages import END_OF_TURN, join_for_text_model
 from ._models import check_request_allowed
 
-__all__ = ["ChatModelAsLLM", "LLMAsChatModel"]
+__all__ = ["ChatModelAsLLM", "LLMAsChatModel", "call_chat_model", "call_text_model"]
+
+
+def call_text_model(self: BaseLLM, prompt: str, stop: list[str] | None = None, **kwargs: Any) -> str:
+    """`llm(prompt)`, langchain 0.0's call shape: the completion text."""
+    return self.invoke(prompt, stop=stop, **kwargs)
+
+
+def call_chat_model(
+    self: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None = None, **kwargs: Any
+) -> AIMessage:
+    """`chat_model(messages)`, langchain 0.0's call shape: the reply as a plain `AIMessage`."""
+    return AIMessage(content=self.invoke(messages, stop=stop, **kwargs).content)
 
 
 class ChatModelAsLLM(LLM):
@@ -28,6 +44,8 @@ class ChatModelAsLLM(LLM):
     chat_model: BaseChatModel
     offline: ClassVar[bool] = True
     """It sends nothing itself: the wrapped model's request is checked by `block_model_requests`."""
+
+    __call__ = call_text_model
 
     @property
     def _llm_type(self) -> str:
@@ -70,6 +88,8 @@ class LLMAsChatModel(BaseChatModel):
     llm: BaseLLM
     offline: ClassVar[bool] = True
     """It sends nothing itself: the wrapped model's request is checked by `block_model_requests`."""
+
+    __call__ = call_chat_model
 
     @property
     def _llm_type(self) -> str:

@@ -65,6 +65,16 @@ def test_fake_chat_model_replays_conversations():
         FakeChatModel().invoke([HumanMessage("bar")])
 
 
+def test_the_2_2_0_call_shapes_of_the_fakes_and_adapters():
+    assert FakeLLM(texts={"foobar"})("foo", stop=["a"]) == "b"
+    chat = FakeChatModel.from_messages([[SystemMessage("foo"), HumanMessage("bar"), AIMessage("doo")]])
+    assert chat([SystemMessage("foo"), HumanMessage("bar")]) == AIMessage(content="doo")
+    llm = FakeLLM(texts={"<|im_start|>user\nHello<|im_end|><|im_start|>assistant\nWorld<|im_end|>"})
+    assert LLMAsChatModel(llm=llm)([HumanMessage("Hello")]) == AIMessage(content="World")
+    hello = FakeChatModel.from_messages([[HumanMessage("Hello"), AIMessage("World")]])
+    assert llm_strategy.ChatModelAsLLM(chat_model=hello)("Hello") == "World"
+
+
 def test_chat_model_as_llm():
     chat = FakeChatModel.from_messages([[HumanMessage("Hello"), AIMessage("World")]])
     assert llm_strategy.ChatModelAsLLM(chat_model=chat).invoke("Hello") == "World"

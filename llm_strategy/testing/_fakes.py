@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from .._adapters import call_chat_model, call_text_model
 from .._models import check_request_allowed
 
 __all__ = ["FakeChatModel", "FakeLLM"]
@@ -34,6 +35,7 @@ class FakeLLM(LLM):
     texts: set[str] = Field(default_factory=set)
     external_llm: BaseLLM | None = None
     offline: ClassVar[bool] = True
+    __call__ = call_text_model
 
     @property
     def _llm_type(self) -> str:
@@ -76,6 +78,7 @@ class FakeChatModel(BaseChatModel):
     conversations: list[list[BaseMessage]] = Field(default_factory=list)
     external_chat_model: BaseChatModel | None = None
     offline: ClassVar[bool] = True
+    __call__ = call_chat_model
 
     @classmethod
     def from_messages(cls, messages_bag: Iterable[Sequence[BaseMessage]]) -> FakeChatModel:
