@@ -139,10 +139,15 @@ def body_hyperparameters(function: Callable[..., Any], name: str) -> BodyHyperpa
             "declare the hyperparameters as `*, _name: type = default` parameters instead."
         ) from error
     indent = len(lines[0]) - len(lines[0].lstrip())
-    tree = ast.parse(textwrap.dedent("".join(lines)))
-    definition = tree.body[0]
+    try:
+        definition = ast.parse(textwrap.dedent("".join(lines))).body[0]
+    except SyntaxError:  # a lambda: its source line is not a statement of its own
+        definition = None
     if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
-        return None
+        raise DefinitionError(
+            f"{name}: uses {_NAME}(), which is found only in the body of a `def` function; "
+            "write the function with `def`."
+        )
     return _collect(definition, function, name, code.co_filename, first_line - 1, indent)
 
 

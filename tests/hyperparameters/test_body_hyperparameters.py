@@ -140,6 +140,11 @@ def test_bad_body_declarations_are_definition_errors(tmp_path, monkeypatch, body
         del __import__("sys").modules["bad_body"]
 
 
+def test_a_lambda_cannot_hold_body_hyperparameters():
+    with pytest.raises(DefinitionError, match=r"found only in the body of a `def` function"):
+        track_hyperparameters(lambda: Hyperparameter("a") @ 1)
+
+
 def test_a_parameter_and_a_body_hyperparameter_cannot_share_a_name():
     def f(*, _a: int = 1) -> int:
         return Hyperparameter("a") @ 2
@@ -233,3 +238,24 @@ def test_a_call_method_can_be_tracked():
     hparams[Tracked.__call__].bonus = 10
     with hparams:
         assert Tracked()("abc") == 13
+
+
+class Greeter:
+    @track_hyperparameters
+    def greet(self, name: str) -> str:
+        return Hyperparameter("greeting") @ "Hello" + ", " + name
+
+    @staticmethod
+    @track_hyperparameters
+    async def shout(name: str) -> str:
+        return (Hyperparameter() @ "hey" + " " + name).upper()
+
+
+async def test_methods_and_async_functions_read_their_body_hyperparameters():
+    hparams = Hyperparameters()
+    hparams[Greeter.greet].greeting = "Hi"
+    hparams[Greeter.shout].hparam0 = "yo"
+    with hparams:
+        assert Greeter().greet("Bo") == "Hi, Bo"
+        assert await Greeter.shout("Bo") == "YO BO"
+    assert await Greeter.shout("Bo") == "HEY BO"
