@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -62,7 +62,7 @@ class _Active:
 _ACTIVE: ContextVar[_Active | None] = ContextVar("llm_hyperparameters_body", default=None)
 
 
-class _Value(Generic[T]):
+class _Value:
     """What `Hyperparameter(...)` returns: `@ default` gives the value in force (or the default)."""
 
     __slots__ = ("_value",)
@@ -77,7 +77,7 @@ class _Value(Generic[T]):
 _MISSING = object()
 
 
-def Hyperparameter(name: str | None = None, *, description: str | None = None) -> _Value[Any]:
+def Hyperparameter(name: str | None = None, *, description: str | None = None) -> _Value:
     """A hyperparameter written inside a tracked function's body: `Hyperparameter("name") @ default`.
 
     Without a name it is `hparam0`, `hparam1`, ... in source order. The default must be a literal
