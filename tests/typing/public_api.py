@@ -6,7 +6,6 @@ from typing import assert_type
 from langchain_core.messages import BaseMessage
 
 import llm_strategy as llm_strategy_package
-
 from llm_hyperparameters import Hyperparameter, TrackedHyperparameters, track_hyperparameters
 from llm_strategy import ChatChain, LLMFunction, llm_function, llm_strategy
 from llm_strategy.llm_function import llm_function as old_llm_function
@@ -48,7 +47,7 @@ async def uses() -> None:
     assert_type(reply, str)
     value, _ = chain.structured_query("How many?", int)
     assert_type(value, int)
-    messages: list[BaseMessage] = chain.messages
+    assert_type(chain.messages, list[BaseMessage])
     assert_type(llm_strategy_package.settings, TrackedHyperparameters)
     assert_type(double(model, 2), int)  # the 2.2.0 path gives the same typed decorator
 
