@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from llm_hyperparameters import Redactor, Span
 
+from ._messages import END_OF_TURN, join_for_text_model
 from ._output_modes import OutputMode, OutputModeRejected, Reply
 from ._tracing import request_span
 from .errors import DefinitionError, LLMCallError, ProviderError
@@ -180,7 +181,8 @@ def send(
     with request_span(model, messages, attempt, output) as traced:
         try:
             if isinstance(model, BaseLLM):
-                result = model.generate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                prompt, stop = _for_text_model(messages, kwargs)
+                result = model.generate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
                 reply = _reply_from_generation(result)
             else:
                 message = model.invoke(list(messages), _config(output), **kwargs)
@@ -208,7 +210,8 @@ async def send_async(
     with request_span(model, messages, attempt, output) as traced:
         try:
             if isinstance(model, BaseLLM):
-                result = await model.agenerate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                prompt, stop = _for_text_model(messages, kwargs)
+                result = await model.agenerate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
                 reply = _reply_from_generation(result)
             else:
                 message = await model.ainvoke(list(messages), _config(output), **kwargs)
@@ -231,9 +234,9 @@ def _config(output: OutputMode | None) -> Any:
     return {"metadata": output.metadata} if output is not None else None
 
 
-def _joined(messages: Sequence[BaseMessage]) -> str:
-    """One prompt for a text-completion model."""
-    return "\n\n".join(message.text for message in messages)
+def _for_text_model(messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> tuple[str, list[str]]:
+    """One role-marked prompt for a text-completion model, and its stop words (the end of a turn)."""
+    return join_for_text_model(messages), [*(kwargs.pop("stop", None) or ()), END_OF_TURN]
 
 
 def _reply_from_message(message: Any) -> Reply:
