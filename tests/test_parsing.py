@@ -1,12 +1,31 @@
 """Replies in prose, fences or with small defects are accepted; invalid ones are retried with the error."""
 
 import pytest
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from llm_strategy import LLMCallError, LLMSettings, OutputParseError, llm_function
-from llm_strategy._parsing import ReplyError, extract_json, parse_reply
 
 from .helpers import scripted
+
+ONE_ATTEMPT = LLMSettings(max_attempts=1, output_mode="prompt")
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def pair(model) -> list[int]:
+    """Two numbers."""
+    raise NotImplementedError
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def sentence(model) -> str:
+    """A sentence."""
+    raise NotImplementedError
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def number(model) -> int:
+    """A number."""
+    raise NotImplementedError
 
 
 @pytest.mark.parametrize(
@@ -22,22 +41,28 @@ from .helpers import scripted
     ],
 )
 def test_json_is_found_and_repaired(reply, expected):
-    assert extract_json(reply) == expected
+    model = scripted(reply)
+    assert pair(model) == expected["return_value"]  # on the first reply: found and repaired locally
+    assert len(model.calls) == 1
 
 
 def test_reply_without_json_is_an_error():
-    with pytest.raises(ReplyError, match="contains no JSON"):
-        extract_json("I cannot help with that.")
+    with pytest.raises(OutputParseError) as caught:
+        pair(scripted("I cannot help with that."))
+    assert caught.value.errors == (
+        'The reply contains no JSON. Answer with a JSON object {"return_value": ...}.',
+    )
 
 
 def test_plain_text_is_accepted_for_strings_only():
-    assert parse_reply("  Just a sentence. ", TypeAdapter(str)) == "Just a sentence."
-    with pytest.raises(ReplyError):
-        parse_reply("Just a sentence.", TypeAdapter(int))
+    assert sentence(scripted("  Just a sentence. ")) == "Just a sentence."
+    with pytest.raises(OutputParseError) as caught:
+        number(scripted("Just a sentence."))
+    assert caught.value.replies == ("Just a sentence.",)
 
 
 def test_missing_envelope_is_tolerated():
-    assert parse_reply("[1, 2]", TypeAdapter(list[int])) == [1, 2]
+    assert pair(scripted("[1, 2]")) == [1, 2]
 
 
 class Point(BaseModel):
