@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import BaseChatModel
+from opentelemetry import trace as otel
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -21,14 +22,13 @@ from llm_hyperparameters import (
     track_hyperparameters,
     uninstrument,
 )
-from llm_hyperparameters._exporters.otel import CAPTURE_CONTENT_ENV, GenAI
-from llm_hyperparameters._tracing import LISTENERS
 from llm_strategy import llm_function
 from llm_strategy.errors import ProviderError
 from llm_strategy.optimization import Budget, blackbox, optimize_hyperparameters
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 CANARY = "canary-5d1e9b7a3c"
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 CONTENT_KEYS = (
     "gen_ai.input.messages",
     "gen_ai.output.messages",
@@ -332,20 +332,24 @@ def test_a_trace_opened_inside_a_span_is_its_child_when_live(exported):
     assert parent_of(spans["tests.test_otel.offset"]) == spans["inner"].context.span_id
 
 
-def test_a_failing_listener_never_breaks_the_traced_code():
-    class Broken:
-        def span_started(self, span, parent):
-            raise RuntimeError("listener down")
+def test_a_failing_exporter_never_breaks_the_traced_code():
+    class BrokenTracer(otel.Tracer):
+        def start_span(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("tracer down")
 
-        def span_ended(self, span):
-            raise RuntimeError("listener down")
+        def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("tracer down")
 
-    LISTENERS.put("broken", Broken())
+    class BrokenProvider(otel.TracerProvider):
+        def get_tracer(self, *args: Any, **kwargs: Any) -> otel.Tracer:
+            return BrokenTracer()
+
+    instrument(BrokenProvider())
     try:
         with trace("still works") as recorded:
             assert offset(1) == 2
     finally:
-        LISTENERS.put("broken", None)
+        uninstrument()
     assert [item.name for item in recorded.spans] == ["still works", "tests.test_otel.offset"]
 
 
@@ -416,15 +420,46 @@ def test_without_a_configured_provider_nothing_is_recorded_and_nothing_breaks():
         uninstrument()
 
 
-def test_genai_names_match_the_semantic_conventions_package():
-    from opentelemetry.semconv._incubating.attributes import gen_ai_attributes
-    from opentelemetry.semconv.attributes import code_attributes, error_attributes
-
-    known = {
-        value
-        for module in (gen_ai_attributes, code_attributes, error_attributes)
-        for name, value in vars(module).items()
-        if name.isupper() and isinstance(value, str)
+def test_the_convention_names_sent_are_those_of_semconv_1_37(exported):
+    provider, exporter = exported
+    recorded = Trace("everything")
+    request = recorded.new_span(
+        "ChatOpenAI",
+        "llm",
+        None,
+        inputs={"messages": [{"role": "system", "content": "Be brief."}, {"role": "human", "content": "hi"}]},
+        attributes={
+            "model": "gpt-4o-mini",
+            "provider": "openai",
+            "params": {"temperature": 0.2, "max_tokens": 64, "seed": 7, "top_p": 0.9, "stop": ["END"]},
+            "usage": {"input_tokens": 11, "output_tokens": 5, "total_tokens": 16},
+            "finish_reason": "stop",
+            "output_schema": {"type": "string"},
+        },
+    )
+    request.finish(outputs={"reply": "hello"}, error=ValueError("late"))
+    with trace("call") as call:
+        offset(1)
+    export_otel(recorded, provider, capture_content=True)
+    export_otel(call, provider, capture_content=True)
+    sent = {key for item in exporter.get_finished_spans() for key in item.attributes}
+    assert {key for key in sent if key.startswith(("gen_ai.", "code.", "error."))} == {
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "gen_ai.request.temperature",
+        "gen_ai.request.max_tokens",
+        "gen_ai.request.seed",
+        "gen_ai.request.top_p",
+        "gen_ai.request.stop_sequences",
+        "gen_ai.response.finish_reasons",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.output.type",
+        "gen_ai.system_instructions",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "error.type",
+        "code.function.name",
     }
-    ours = {value for name, value in vars(GenAI).items() if name.isupper()}
-    assert ours <= known, ours - known

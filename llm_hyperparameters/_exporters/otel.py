@@ -46,7 +46,7 @@ _ON = {"true", "1", "yes", "on", "span_only", "span_and_event"}
 
 
 class GenAI:
-    """The `gen_ai.*` attribute names of the pinned conventions (a test compares them to semconv's)."""
+    """The attribute names of the pinned conventions version (the set sent is pinned by a test)."""
 
     OPERATION_NAME = "gen_ai.operation.name"
     PROVIDER_NAME = "gen_ai.provider.name"
