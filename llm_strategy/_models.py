@@ -252,6 +252,7 @@ def _reply_from_message(message: Any) -> Reply:
         usage=dict(message.usage_metadata) if message.usage_metadata else None,
         finish_reason=_finish_reason(message.response_metadata),
         refusal=_refusal(message),
+        model=message.response_metadata.get("model_name") or message.response_metadata.get("model"),
     )
 
 
@@ -374,6 +375,8 @@ def _traced(traced: Span | None, reply: Reply) -> Reply:
         traced.outputs = {"reply": reply.text}
         if reply.finish_reason:
             traced.attributes["finish_reason"] = reply.finish_reason
+        if reply.model:
+            traced.attributes["response_model"] = reply.model
         if reply.usage:
             traced.attributes["usage"] = {
                 key: reply.usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")

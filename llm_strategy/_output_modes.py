@@ -64,6 +64,8 @@ class Reply:
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
     refusal: str | None = None
+    model: str | None = None
+    """The model that answered, as the provider names it."""
 
     @property
     def truncated(self) -> bool:
