@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ._settings import LLMSettings
     from .chat_chain import ChatChain
     from .errors import (
+        ArgumentError,
         DefinitionError,
         LLMCallError,
         OutputParseError,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "ArgumentError": "errors",
     "ChatChain": "chat_chain",
     "DefinitionError": "errors",
     "LLMCallError": "errors",
@@ -49,6 +51,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ArgumentError",
     "ChatChain",
     "DefinitionError",
     "LLMCallError",

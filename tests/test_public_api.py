@@ -14,6 +14,7 @@ ROOT = Path(__file__).parents[1]
 
 def test_llm_strategy_all_is_pinned():
     assert sorted(llm_strategy.__all__) == [
+        "ArgumentError",
         "ChatChain",
         "DefinitionError",
         "LLMCallError",
