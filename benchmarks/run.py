@@ -6,6 +6,7 @@
 - prompt tokens (tiktoken o200k_base) of the first prompt, against the original's counts (target <= 0.5x)
 - one meta-optimization step with 8 task runs at 200 ms per request, against its critical path (<= 1.5x)
 - characters per optimizer call (offline essay run) against the original's 7,000-12,600 (<= 0.5x)
+- parse time per attempt of 256 KB garbage replies, against 64 KB of the same shape (< 0.3 s, ~4x)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from optimization import optimization_rows
+from parsing import parsing_rows
 from report import Row, best_of
 from subjects import (
     CUSTOMERS,
@@ -222,6 +224,7 @@ def main() -> int:
         *import_time(),
         *prompt_tokens(),
         *optimization_rows(),
+        *parsing_rows(),
     ]
     width = max(len(row.name) for row in rows)
     print(f"{'benchmark':<{width}}  {'ours':>14}  {'baseline':>26}  {'ratio':>6}  target")

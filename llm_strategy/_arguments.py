@@ -100,8 +100,7 @@ def _unsendable(schema: CallSchema, value: Any, error: ValueError) -> ArgumentEr
     reason = str(error).removeprefix("Error serializing to JSON: ")
     return ArgumentError(
         f"{schema.name}: argument {parameter.name!r} ({type_name(parameter.annotation)}) cannot be sent "
-        f"as JSON: {reason}. Bytes must be UTF-8 text, strings valid Unicode, and values free of cycles "
-        "and of deep nesting.",
+        f"as JSON: {reason}.",
         function_name=schema.name,
         parameter=parameter.name,
     )

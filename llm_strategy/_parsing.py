@@ -40,11 +40,15 @@ so this bounds the repair of a rejected attempt to about 0.15 s; a longer broken
 with the error instead."""
 _MAX_TRIES = 4_096
 """Most places an embedded value is decoded from, in a reply that is not JSON as a whole."""
+_MAX_DECODED_CHARS = 16_000_000
+"""Most characters the decoder may go through, error reports included, looking for embedded values."""
 _MAX_ERRORS_SHOWN = 10
 _MAX_INPUT_SHOWN = 80
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*[ \t]*\r?\n(.*?)```", re.DOTALL)
 _OPENER = re.compile(r"[\[{]")
 _ENVELOPE = re.compile(r'\{\s*"' + RETURN_FIELD + r'"\s*:')
+_VALUE = re.compile(r'\[\s*(?:[\[\]{"\d-]|true|false|null)|\{\s*["}]')
+"""Where a JSON array or object can start (prose brackets mostly cannot)."""
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 _DECODER = json.JSONDecoder(strict=False)
@@ -113,7 +117,7 @@ def extract_json(text: str) -> Any:
         envelope = _envelope_in(value)
         if envelope is not None:
             return envelope
-    found = list(_embedded(stripped, _OPENER))
+    found = list(_embedded(stripped, _VALUE))
     if found:
         return max(found, key=lambda pair: pair[1])[0]
     if repaired:
@@ -138,11 +142,12 @@ def bracket_depth(text: str) -> int:
 def _embedded(text: str, starts: re.Pattern[str]) -> Iterator[tuple[Any, int]]:
     """The JSON values that start where `starts` matches, left to right, with their lengths.
 
-    The search goes on after each decoded value, so no text is decoded twice as part of a value;
-    failed tries are charged for the text they read, and the tries stop when that reaches four
-    times the text, or after `_MAX_TRIES`. (Only called once `bracket_depth` is bounded.)
+    The search goes on after each decoded value, and after the point where a try failed (a value
+    starting before it would fail there too), so no text is decoded twice. The error reports are
+    charged too (each counts the lines before the error): the tries stop at `_MAX_DECODED_CHARS`,
+    or after `_MAX_TRIES`. Call it only once `bracket_depth` is bounded.
     """
-    budget = 4 * len(text)
+    budget = _MAX_DECODED_CHARS
     position = 0
     for _ in range(_MAX_TRIES):
         match = starts.search(text, position)
@@ -152,9 +157,8 @@ def _embedded(text: str, starts: re.Pattern[str]) -> Iterator[tuple[Any, int]]:
         try:
             value, position = _DECODER.raw_decode(text, start)
         except json.JSONDecodeError as error:
-            unterminated = error.msg.startswith("Unterminated string")  # read to the end
-            budget -= (len(text) if unterminated else error.pos) - start + 1
-            position = start + 1
+            budget -= error.pos
+            position = max(error.pos, start) + 1
             continue
         budget -= position - start
         yield value, position - start

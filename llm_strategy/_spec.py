@@ -199,9 +199,11 @@ class FunctionSpec:
         try:
             return self.signature.bind(*args, **kwargs).arguments
         except TypeError as error:
-            raise ArgumentError(self._binding_problem(args, kwargs, error), function_name=self.name) from None
+            raise self._binding_error(args, kwargs, error) from None
 
-    def _binding_problem(self, args: tuple[Any, ...], kwargs: Mapping[str, Any], error: TypeError) -> str:
+    def _binding_error(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], error: TypeError
+    ) -> ArgumentError:
         """Why the arguments do not bind: a forgotten model, or what Python says."""
         from langchain_core.language_models import BaseLanguageModel  # only a failed call needs these
 
@@ -214,11 +216,13 @@ class FunctionSpec:
         if self.model_parameter and not looks_like_model:
             with contextlib.suppress(TypeError):
                 self.signature.bind(None, *args, **kwargs)
-                return (
+                return ArgumentError(
                     f"{self.name}: the model argument is missing; pass it first, {self.name}(model, ...): "
-                    "a langchain model, a ChatChain or a 'provider:model' string."
+                    "a langchain model, a ChatChain or a 'provider:model' string.",
+                    function_name=self.name,
+                    parameter=self.model_parameter,
                 )
-        return f"{self.name}: {error}."
+        return ArgumentError(f"{self.name}: {error}.", function_name=self.name)
 
     def input_value(self, arguments: Mapping[str, Any], instance: Any = None) -> Any:
         """The value sent as input: one object of all arguments, or the explicit input object."""
