@@ -230,9 +230,9 @@ def _shown(value: Any) -> str:
 
 
 def excerpt(text: str, limit: int) -> str:
-    """The text, or its head and tail around a note of what was left out when it is longer than `limit`."""
-    if len(text) <= limit:
-        return text
-    tail = limit // 2
-    omitted = len(text) - limit
-    return f"{text[: limit - tail]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+    """The text as valid Unicode; over `limit` characters, its head and tail around a note of the cut."""
+    if len(text) > limit:
+        tail = limit // 2
+        omitted = len(text) - limit
+        text = f"{text[: limit - tail]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail :]}"
+    return text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate becomes "?"
