@@ -158,8 +158,8 @@ def _embedded(text: str, starts: re.Pattern[str]) -> Iterator[tuple[Any, int]]:
         start = match.start()
         try:
             value, length = _decode_at(text, start)
-        except json.JSONDecodeError as error:
-            position = max(error.pos, start) + 1
+        except ValueError as error:  # also an integer of more digits than Python converts
+            position = max(getattr(error, "pos", start), start) + 1
             continue
         position = start + length
         yield value, length
@@ -204,7 +204,10 @@ def _repaired(sources: list[str]) -> Iterator[Any]:
         budget -= len(text)
         import json_repair  # only replies that are not valid JSON need it
 
-        value = json_repair.loads(text)
+        try:
+            value = json_repair.loads(text)
+        except Exception:  # a heuristic parser: on some garbage it fails with its own AssertionError,
+            continue  # or a ValueError (an integer of more digits than Python converts): not mendable
         if value not in ("", None):
             yield value
 
@@ -225,7 +228,10 @@ def _shown(value: Any) -> str:
     """A value as short JSON, cut at `_MAX_INPUT_SHOWN` characters."""
     if isinstance(value, str) and len(value) > _MAX_INPUT_SHOWN:
         value = value[:_MAX_INPUT_SHOWN]
-    shown = json.dumps(value, default=repr)
+    try:
+        shown = json.dumps(value, default=repr)
+    except (ValueError, RecursionError):  # an integer too long for text; a native reply nested deep
+        shown = f"<{type(value).__name__}>"
     return shown[:_MAX_INPUT_SHOWN] + "…" if len(shown) > _MAX_INPUT_SHOWN else shown
 
 

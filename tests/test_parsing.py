@@ -113,6 +113,8 @@ MALFORMED = {
     "a lone surrogate": '{"return_value": "\ud800"',
     "prose with stray brackets": "see [this] and {that} and ] or }",
     "fences without JSON": "```\n" + "\n" * 1000 + "```json\n```",
+    "an integer of 5,000 digits": "So: [1" + "1" * 5000 + "] and {'return_value': [2" + "2" * 5000 + "]}",
+    "what trips json-repair": 'x-{ */\x00"```json\n1e5{"a"}\'```json\n',
 }
 
 
