@@ -61,8 +61,8 @@ def _attempt(text: str) -> Callable[[], None]:
 def parsing_rows() -> list[Row]:
     rows = []
     for name, shape in SHAPES.items():
-        small = best_of(_attempt(shape(64 * KB)), 1, repeat=3)
-        large = best_of(_attempt(shape(256 * KB)), 1, repeat=3)
+        small = best_of(_attempt(shape(64 * KB)), 1, repeat=7)
+        large = best_of(_attempt(shape(256 * KB)), 1, repeat=7)
         ratio = large / small
         rows.append(
             Row(
