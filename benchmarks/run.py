@@ -4,6 +4,7 @@
 - wrapping a dataclass with 6 stub members (target < 5 ms), next to `dataclasses.dataclass`
 - `import llm_strategy` (target < 0.5 s, no wandb or provider SDK), next to `import pydantic`
 - prompt tokens (tiktoken o200k_base) of the first prompt, against the original's counts (target <= 0.5x)
+- the real client: ChatOpenAI over an in-process transport, native and prompt mode (openai_client.py)
 - one meta-optimization step with 8 task runs at 200 ms per request, against its critical path (<= 1.5x)
 - characters per optimizer call (offline essay run) against the original's 7,000-12,600 (<= 0.5x)
 - parse time per attempt of 256 KB garbage replies, against 64 KB of the same shape (< 0.3 s, ~4x)
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from openai_client import overhead_rows, token_rows
 from optimization import optimization_rows
 from parsing import parsing_rows
 from report import Row, best_of
@@ -223,6 +225,8 @@ def main() -> int:
         wrapping(),
         *import_time(),
         *prompt_tokens(),
+        *overhead_rows(),
+        *token_rows(o200k_base()),
         *optimization_rows(),
         *parsing_rows(),
     ]

@@ -2,7 +2,7 @@
 
 Parity with llm_optimize's AutoML example, fixed: candidates are scored on a validation split,
 and the test score of the best code is reported once, at the end (the original optimized on the
-test set). Generated code runs in the sandbox (isolated, limited, no network, no secrets).
+test set). Generated code runs in the sandbox: bubblewrap, no network, no secrets, limited.
 
     python examples/automl_digits.py [--model provider:model] [--steps 3]
 """

@@ -1,7 +1,9 @@
-"""The paperclip factory: the model writes production plans; a local factory server scores them by profit.
+"""The paperclip factory: the model writes the code that runs the factory; a local server scores it by profit.
 
 Parity with llm_optimize's paperclip example: the example starts its own HTTP server on
-127.0.0.1 that simulates 30 days of a paperclip business; `f` posts a plan and reads the profit.
+127.0.0.1 that simulates 30 days of a paperclip business. Each candidate is Python that posts
+one production plan to the factory; it runs in the sandbox with `network="host"` (the only way
+it can reach the local port), and the profit the server recorded for that run is the score.
 
     python examples/paperclip_factory.py [--model provider:model] [--steps 4]
 """
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import tempfile
 import threading
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from common import chosen_model, example_arguments
 
 from llm_strategy.optimization import blackbox
+from llm_strategy.optimization.sandbox import SandboxError, SandboxLimits, run_python
 
 RANGES = {
     "price_cents": (1, 100),
@@ -27,7 +30,15 @@ RANGES = {
     "autoclippers": (0, 30),
     "marketing_level": (0, 5),
 }
-START = json.dumps({"price_cents": 60, "wire_spools_per_day": 5, "autoclippers": 5, "marketing_level": 0})
+START = """\
+import json
+import urllib.request
+
+plan = {"price_cents": 60, "wire_spools_per_day": 5, "autoclippers": 5, "marketing_level": 0}
+request = urllib.request.Request(FACTORY_URL, data=json.dumps(plan).encode(), method="POST")
+print(urllib.request.urlopen(request, timeout=10).read().decode())
+"""
+LIMITS = SandboxLimits(timeout=20, cpu_seconds=20, memory_mb=512)
 
 
 def simulate(plan: dict[str, int], days: int = 30) -> dict[str, float]:
@@ -49,16 +60,26 @@ def simulate(plan: dict[str, int], days: int = 30) -> dict[str, float]:
 
 
 class FactoryServer:
-    """`POST /simulate` with a plan; answers with the figures, or 400 and what is wrong."""
+    """`POST /<run>/simulate` with a plan, once per run; answers with the figures, or 400/409 and why."""
 
     def __init__(self) -> None:
+        figures: dict[str, dict[str, float] | None] = {}
+        lock = threading.Lock()
+
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                run = self.path.strip("/").removesuffix("/simulate")
                 try:
                     plan = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                    status, body = 200, simulate(_checked(plan))
+                    with lock:
+                        if run not in figures or figures[run] is not None:
+                            raise LookupError("unknown run, or it already ran its plan")
+                        figures[run] = simulate(_checked(plan))
+                    status, body = 200, figures[run]
                 except (ValueError, KeyError, TypeError) as error:
                     status, body = 400, {"error": str(error)}
+                except LookupError as error:
+                    status, body = 409, {"error": str(error)}
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -69,9 +90,22 @@ class FactoryServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+        self._figures, self._lock = figures, lock
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/simulate"
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def open_run(self) -> str:
+        """A fresh run that may post one plan; returns its URL."""
+        run = secrets.token_hex(8)
+        with self._lock:
+            self._figures[run] = None
+        return f"{self.url}/{run}/simulate"
+
+    def figures(self, url: str) -> dict[str, float] | None:
+        """What the run at `url` made, or None if it posted no valid plan."""
+        with self._lock:
+            return self._figures.get(url.removeprefix(self.url).strip("/").removesuffix("/simulate"))
 
     def close(self) -> None:
         self._server.shutdown()
@@ -90,18 +124,18 @@ def _checked(plan: Any) -> dict[str, int]:
     return checked
 
 
-def scorer(url: str) -> Any:
-    """`f(plan text) -> (profit, feedback)` through the factory server."""
+def scorer(factory: FactoryServer) -> Any:
+    """`f(code) -> (profit, feedback)`: the code runs sandboxed, on the host network to reach the factory."""
 
-    def f(text: str) -> tuple[float, str]:
-        request = urllib.request.Request(
-            url, data=text.encode(), headers={"Content-Type": "application/json"}
-        )
+    def f(code: str) -> tuple[float, str]:
+        url = factory.open_run()
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                figures = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            raise ValueError(json.loads(error.read())["error"]) from error
+            output = run_python(code, inputs={"FACTORY_URL": url}, limits=LIMITS, network="host").stdout
+        except SandboxError as error:
+            raise ValueError(f"the code failed: {error}") from error
+        figures = factory.figures(url)
+        if figures is None:
+            raise ValueError(f"the code posted no valid plan; its output: {output[-500:]}")
         return figures["profit"], ", ".join(f"{key} {value}" for key, value in figures.items())
 
     return f
@@ -116,13 +150,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             result = blackbox.run(
                 "Run a paperclip factory for 30 days at the highest profit.",
-                f"Write a production plan as a JSON object with integer fields: {limits}.",
-                scorer(factory.url), START, None, arguments.steps, model,
+                "Write Python that posts one production plan, a JSON object with integer fields "
+                f"{limits}, to FACTORY_URL (a global; standard library only, e.g. urllib.request).",
+                scorer(factory), START, None, arguments.steps, model,
                 candidates_per_step=3, run_directory=Path(directory) / "run", wandb=False,
             )  # fmt: skip
     finally:
         factory.close()
-    print(f"\nBest profit ${result.best_score:,.2f} with plan {result.best_x} ({result.stop_reason})")
+    print(f"\nBest profit ${result.best_score:,.2f} ({result.stop_reason}) with the code:\n{result.best_x}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
-"""The attempt loop: ask, parse, feed the error back, ask again; one loop for sync and async drivers.
+"""The attempt loop: ask, read, feed the error back, ask again; one loop for sync and async drivers.
 
 The loop is a generator that yields requests and receives replies, so the retry logic exists
-once and `run` / `run_async` only differ in how they send.
+once and `run` / `run_async` only differ in how they send. A server that refuses native
+output is thrown into the loop, which falls back to prompt mode and asks again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,22 +15,26 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
 from pydantic import TypeAdapter
 
-from ._models import Reply, send, send_async
-from ._parsing import ReplyError, parse_reply
+from ._models import send, send_async
+from ._output_modes import OutputMode, OutputModeRejected, Reply, fall_back_to_prompt
+from ._parsing import ReplyError
 from ._prompts import retry_messages
 from ._settings import LLMSettings
-from .errors import OutputParseError, ParseAttempt
+from .errors import ModelRefusalError, OutputParseError, OutputTruncatedError, ParseAttempt
 
 __all__ = ["Attempts", "Outcome", "Request", "attempts", "run", "run_async"]
+
+MessagesFor = Callable[[OutputMode], tuple[BaseMessage, ...]]
+"""The messages of a call in a given output mode."""
 
 
 @dataclass(frozen=True)
 class Request:
-    """One message list to send to one model."""
+    """One message list to send to one model, in one output mode."""
 
     model: BaseLanguageModel[Any]
     messages: tuple[BaseMessage, ...]
-    native_schema: dict[str, Any] | None
+    output: OutputMode
     attempt: int
 
 
@@ -49,29 +54,58 @@ Attempts = Generator[Request, Reply, Outcome]
 def attempts(
     name: str,
     model: BaseLanguageModel[Any],
-    messages: Sequence[BaseMessage],
-    output: TypeAdapter[Any],
+    output: OutputMode,
+    messages_for: MessagesFor,
+    adapter: TypeAdapter[Any],
     settings: LLMSettings,
-    native_schema: dict[str, Any] | None = None,
 ) -> Attempts:
-    """Request replies until one validates into `output`, at most `settings.max_attempts` times."""
-    history = tuple(messages)
+    """Request replies until one validates into `adapter`, at most `settings.max_attempts` times.
+
+    A cut-off reply or a refusal ends the loop at once: asking again would not help.
+    """
+    history = messages_for(output)
     rejected: list[ParseAttempt] = []
-    for attempt in range(1, settings.max_attempts + 1):
-        reply = yield Request(model, history, native_schema, attempt)
+    attempt = 1
+    while attempt <= settings.max_attempts:
         try:
-            return Outcome(parse_reply(reply.text, output, data=reply.data), reply, history, attempt)
+            reply = yield Request(model, history, output, attempt)
+        except OutputModeRejected as refused:
+            output = fall_back_to_prompt(model, output, refused)
+            history = messages_for(output)
+            continue
+        if reply.refusal or reply.filtered:
+            raise ModelRefusalError(name, reply.refusal or f"finish reason {reply.finish_reason!r}")
+        if reply.truncated:
+            raise OutputTruncatedError(
+                name, limit=_output_limit(model), finish_reason=reply.finish_reason or "", reply=reply.text
+            )
+        try:
+            return Outcome(output.value(reply, adapter), reply, history, attempt)
         except ReplyError as error:
             rejected.append(ParseAttempt(reply.text, str(error)))
             history = (*history, *retry_messages(reply.text, str(error), settings))
+        attempt += 1
     raise OutputParseError(name, rejected)
+
+
+def _output_limit(model: BaseLanguageModel[Any]) -> int | None:
+    """The output token limit the model object carries, under any of the usual names."""
+    fields = vars(model)
+    for key in ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict"):
+        if isinstance(fields.get(key), int):
+            return int(fields[key])
+    return None
 
 
 def run(loop: Attempts) -> Outcome:
     """Drive an attempt loop with blocking calls."""
     request = next(loop)
     while True:
-        reply = send(request.model, request.messages, request.native_schema, request.attempt)
+        try:
+            reply = send(request.model, request.messages, request.output, request.attempt)
+        except OutputModeRejected as refused:
+            request = loop.throw(refused)
+            continue
         try:
             request = loop.send(reply)
         except StopIteration as done:
@@ -82,7 +116,11 @@ async def run_async(loop: Attempts) -> Outcome:
     """Drive an attempt loop with the model's async API."""
     request = next(loop)
     while True:
-        reply = await send_async(request.model, request.messages, request.native_schema, request.attempt)
+        try:
+            reply = await send_async(request.model, request.messages, request.output, request.attempt)
+        except OutputModeRejected as refused:
+            request = loop.throw(refused)
+            continue
         try:
             request = loop.send(reply)
         except StopIteration as done:

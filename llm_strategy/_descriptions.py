@@ -50,19 +50,19 @@ def input_fields(annotation: Any) -> dict[str, Any]:
 
 
 def apply_descriptions(
-    combined: dict[str, Any], native: dict[str, Any], descriptions: Mapping[str, str]
+    combined: dict[str, Any], reply: dict[str, Any], descriptions: Mapping[str, str]
 ) -> None:
-    """Write descriptions into the combined input/output schema and the native output schema."""
+    """Write descriptions into the combined input/output schema and the reply output schema."""
     input_node = _resolved(combined, combined["properties"]["input"])
     for key, text in descriptions.items():
         if key == RETURN_KEY:
             combined["properties"]["output"]["description"] = text
-            native["properties"][RETURN_FIELD]["description"] = text
+            reply["properties"][RETURN_FIELD]["description"] = text
         elif key.startswith(f"{RETURN_KEY}."):
             field = key.split(".", 1)[1]
             for schema, node in (
                 (combined, combined["properties"]["output"]),
-                (native, native["properties"][RETURN_FIELD]),
+                (reply, reply["properties"][RETURN_FIELD]),
             ):
                 properties = _resolved(schema, node).get("properties", {})
                 if field in properties:

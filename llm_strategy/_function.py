@@ -9,12 +9,14 @@ from contextlib import AbstractContextManager
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from langchain_core.language_models import BaseLanguageModel
+from langchain_core.messages import BaseMessage
 
 from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, register, span, tracing_active
 from llm_hyperparameters._tracking import stable_name
 
 from ._attempts import Attempts, Outcome, attempts, run, run_async
-from ._models import Conversation, resolve_model, uses_native_output
+from ._models import Conversation, model_override, resolve_model
+from ._output_modes import OutputMode, choose_output_mode
 from ._prompts import call_messages, render_arguments
 from ._settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
 from ._spec import FunctionSpec, Instructions
@@ -116,24 +118,21 @@ class LLMFunction(Generic[P, R]):
         settings = settings_in_force(self.settings)
         values = spec.input_value(arguments, instance)
         schema = spec.schema_for(values, self._instructions())
-        native = uses_native_output(model, settings.output_mode, spec.name)
-        messages = call_messages(
-            schema,
-            render_arguments(schema, values, settings),
-            settings,
-            native=native,
-            in_conversation=bool(history),
-        )
-        return values, attempts(
-            spec.name,
-            model,
-            (*history, *messages),
-            schema.output_adapter,
-            settings,
-            schema.native_schema if native else None,
-        )
+        arguments_json = render_arguments(schema, values, settings)
+
+        def messages_for(output: OutputMode) -> tuple[BaseMessage, ...]:
+            own = call_messages(
+                schema, arguments_json, settings, output=output, in_conversation=bool(history)
+            )
+            return (*history, *own)
+
+        output = choose_output_mode(model, schema, settings.output_mode, spec.name)
+        return values, attempts(spec.name, model, output, messages_for, schema.output_adapter, settings)
 
     def _target(self, model_spec: Any) -> BaseLanguageModel[Any] | Conversation:
+        override = model_override()
+        if override is not None:
+            return override
         if model_spec is not None:
             return resolve_model(model_spec)
         if self._resolved is None:

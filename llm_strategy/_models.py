@@ -1,31 +1,102 @@
-"""Models: resolve what the user passed, decide the output mode, send messages, wrap provider errors."""
+"""Models: resolve what the user passed, send a request, read the reply, wrap provider failures."""
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeAlias
 
 from langchain_core.language_models import BaseChatModel, BaseLanguageModel, BaseLLM
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
-from llm_hyperparameters import Span
+from llm_hyperparameters import Redactor, Span
 
+from ._output_modes import OutputMode, OutputModeRejected, Reply
 from ._tracing import request_span
-from .errors import DefinitionError, ProviderError
+from .errors import DefinitionError, LLMCallError, ProviderError
 
 __all__ = [
     "Conversation",
+    "ModelRequestBlockedError",
     "ModelSpec",
-    "Reply",
+    "block_model_requests",
+    "model_name",
+    "model_override",
+    "override_model",
     "resolve_model",
     "send",
     "send_async",
-    "supports_native_output",
-    "uses_native_output",
 ]
+
+_OVERRIDE: ContextVar[BaseLanguageModel[Any] | None] = ContextVar("llm_strategy_model_override", default=None)
+_BLOCKED: ContextVar[bool] = ContextVar("llm_strategy_requests_blocked", default=False)
+
+
+class ModelRequestBlockedError(AssertionError):
+    """A request to a real model was made while `block_model_requests()` was in force."""
+
+
+@contextmanager
+def override_model(model: ModelSpec) -> Iterator[BaseLanguageModel[Any]]:
+    """Every LLM function in the block uses `model`, even one bound to a model when decorated.
+
+    Example:
+        ```python
+        with override_model(SyntheticChatModel()):
+            Customer.create_mock_customers(3)  # bound to "openai:gpt-4o-mini", answered offline
+        ```
+    """
+    resolved = resolve_model(model)
+    if isinstance(resolved, Conversation):
+        resolved = resolved.model
+    token = _OVERRIDE.set(resolved)
+    try:
+        yield resolved
+    finally:
+        _OVERRIDE.reset(token)
+
+
+def model_override() -> BaseLanguageModel[Any] | None:
+    """The model `override_model` put in force, if any."""
+    return _OVERRIDE.get()
+
+
+@contextmanager
+def block_model_requests(blocked: bool = True) -> Iterator[None]:
+    """In the block, a request to any model but an offline test model raises `ModelRequestBlockedError`.
+
+    Example:
+        ```python
+        @pytest.fixture(autouse=True)
+        def no_real_requests():
+            with block_model_requests():
+                yield
+        ```
+    """
+    token = _BLOCKED.set(blocked)
+    try:
+        yield
+    finally:
+        _BLOCKED.reset(token)
+
+
+def _check_allowed(model: BaseLanguageModel[Any]) -> None:
+    if _BLOCKED.get() and not _is_offline(model):
+        raise ModelRequestBlockedError(
+            f"a request to {model_name(model)} ({type(model).__name__}) was blocked by "
+            "block_model_requests(); use an offline test model (llm_strategy.testing) or override_model(...)"
+        )
+
+
+def _is_offline(model: BaseLanguageModel[Any]) -> bool:
+    """Our test models and langchain's fakes answer in-process."""
+    kind = type(model)
+    return bool(getattr(kind, "offline", False)) or kind.__module__.startswith(
+        "langchain_core.language_models.fake"
+    )
 
 
 class Conversation(ABC):
@@ -87,110 +158,214 @@ def _init_chat_model(spec: str) -> BaseChatModel:
         raise ProviderError(f"model {spec!r} could not be created: {error}") from error
 
 
-def supports_native_output(model: BaseLanguageModel[Any]) -> bool:
-    """Whether the chat model offers native structured output, from its profile or its class."""
-    if not isinstance(model, BaseChatModel):
-        return False
-    profile = model.profile or {}
-    if "structured_output" in profile:
-        return bool(profile["structured_output"])
-    kind = type(model)
-    return (
-        kind.with_structured_output is not BaseChatModel.with_structured_output
-        or kind.bind_tools is not BaseChatModel.bind_tools
-    )
-
-
-def uses_native_output(model: BaseLanguageModel[Any], mode: str, name: str) -> bool:
-    """Decide the output mode of a call: `prompt`, `native`, or `auto` (native where supported)."""
-    if mode == "prompt":
-        return False
-    supported = supports_native_output(model)
-    if mode == "native" and not supported:
-        kind = "a text-completion model" if isinstance(model, BaseLLM) else type(model).__name__
-        raise DefinitionError(
-            f"{name}: output_mode='native' was forced, but {kind} has no native structured output; "
-            "use output_mode='auto' or 'prompt'."
-        )
-    return supported
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What came back: the text, the parsed object of a native reply, and token usage."""
-
-    text: str
-    data: Any = None
-    usage: dict[str, Any] | None = None
-
-
-def _request(
-    model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], native_schema: dict[str, Any] | None
-) -> tuple[Any, Any]:
-    """The runnable to invoke and its input: structured, chat, or one prompt for a completion model."""
-    if native_schema is not None:
-        return model.with_structured_output(native_schema, include_raw=True), list(messages)
-    if isinstance(model, BaseLLM):
-        return model, "\n\n".join(message.text for message in messages)
-    return model, list(messages)
-
-
-def _provider_error(model: BaseLanguageModel[Any], error: Exception) -> ProviderError:
-    return ProviderError(f"{type(model).__name__} failed: {type(error).__name__}: {error}")
-
-
-def _reply_from(result: Any, native: bool) -> Reply:
-    if native:
-        raw = result["raw"]
-        data = result.get("parsed")
-        text = raw.text or (json.dumps(data) if data is not None else _tool_arguments(raw))
-        return Reply(text=text, data=data, usage=getattr(raw, "usage_metadata", None))
-    if isinstance(result, str):
-        return Reply(text=result)
-    return Reply(text=result.text, usage=getattr(result, "usage_metadata", None))
-
-
-def _tool_arguments(message: Any) -> str:
-    calls = getattr(message, "tool_calls", None) or []
-    return json.dumps(calls[0]["args"]) if calls else ""
+def model_name(model: BaseLanguageModel[Any]) -> str:
+    """The model's name as its provider knows it, else its class name."""
+    fields = vars(model)  # pydantic keeps field values here; getattr on a missing one raises internally
+    return str(fields.get("model_name") or fields.get("model") or type(model).__name__)
 
 
 def send(
     model: BaseLanguageModel[Any],
     messages: Sequence[BaseMessage],
-    native_schema: dict[str, Any] | None = None,
+    output: OutputMode | None = None,
     attempt: int = 1,
 ) -> Reply:
-    """Send messages; with `native_schema` ask for native structured output."""
-    with request_span(model, messages, attempt) as traced:
+    """Send messages; `output` adds its request kwargs and describes the request in run metadata."""
+    _check_allowed(model)
+    kwargs = output.request_kwargs(model) if output is not None else {}
+    with request_span(model, messages, attempt, output) as traced:
         try:
-            runnable, request = _request(model, messages, native_schema)
-            result = runnable.invoke(request)
+            if isinstance(model, BaseLLM):
+                result = model.generate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                reply = _reply_from_generation(result)
+            else:
+                message = model.invoke(list(messages), _config(output), **kwargs)
+                reply = _reply_from_message(message)
+        except (LLMCallError, AssertionError):
+            raise  # ours, or a test model's own failure: not the provider's
         except Exception as error:
-            raise _provider_error(model, error) from error
-        return _traced(traced, _reply_from(result, native_schema is not None))
+            cut_off = _cut_off_reply(error)
+            if cut_off is None:
+                raise provider_error(model, error, output) from error
+            reply = cut_off
+        return _traced(traced, reply)
 
 
 async def send_async(
     model: BaseLanguageModel[Any],
     messages: Sequence[BaseMessage],
-    native_schema: dict[str, Any] | None = None,
+    output: OutputMode | None = None,
     attempt: int = 1,
 ) -> Reply:
     """`send` through the model's async API."""
-    with request_span(model, messages, attempt) as traced:
+    _check_allowed(model)
+    kwargs = output.request_kwargs(model) if output is not None else {}
+    with request_span(model, messages, attempt, output) as traced:
         try:
-            runnable, request = _request(model, messages, native_schema)
-            result = await runnable.ainvoke(request)
+            if isinstance(model, BaseLLM):
+                result = await model.agenerate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                reply = _reply_from_generation(result)
+            else:
+                message = await model.ainvoke(list(messages), _config(output), **kwargs)
+                reply = _reply_from_message(message)
+        except (LLMCallError, AssertionError):
+            raise
         except Exception as error:
-            raise _provider_error(model, error) from error
-        return _traced(traced, _reply_from(result, native_schema is not None))
+            cut_off = _cut_off_reply(error)
+            if cut_off is None:
+                raise provider_error(model, error, output) from error
+            reply = cut_off
+        return _traced(traced, reply)
+
+
+def _metadata(output: OutputMode | None) -> dict[str, Any] | None:
+    return output.metadata if output is not None else None
+
+
+def _config(output: OutputMode | None) -> Any:
+    return {"metadata": output.metadata} if output is not None else None
+
+
+def _joined(messages: Sequence[BaseMessage]) -> str:
+    """One prompt for a text-completion model."""
+    return "\n\n".join(message.text for message in messages)
+
+
+def _reply_from_message(message: Any) -> Reply:
+    """Text, tool-call arguments, usage, finish reason and refusal of a chat reply."""
+    if not isinstance(message, AIMessage):
+        raise ProviderError(f"the model returned {type(message).__name__}, not an AI message")
+    calls = message.tool_calls
+    data = calls[0]["args"] if calls else None
+    text = message.text or (json.dumps(data) if data is not None else "")
+    return Reply(
+        text=text,
+        data=data,
+        usage=dict(message.usage_metadata) if message.usage_metadata else None,
+        finish_reason=_finish_reason(message.response_metadata),
+        refusal=_refusal(message),
+    )
+
+
+def _reply_from_generation(result: Any) -> Reply:
+    """The first generation of a text-completion result."""
+    generations = result.generations[0] if result.generations else []
+    if not generations:
+        raise ProviderError("the model returned no generation")
+    generation = generations[0]
+    usage = (result.llm_output or {}).get("token_usage") or None
+    return Reply(
+        text=generation.text,
+        usage=_token_usage(usage),
+        finish_reason=_finish_reason(generation.generation_info or {}),
+    )
+
+
+def _token_usage(reported: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not reported:
+        return None
+    return {
+        "input_tokens": int(reported.get("prompt_tokens") or 0),
+        "output_tokens": int(reported.get("completion_tokens") or 0),
+        "total_tokens": int(reported.get("total_tokens") or 0),
+    }
+
+
+def _finish_reason(metadata: Mapping[str, Any]) -> str | None:
+    """The provider's stop reason, whatever key it uses."""
+    for key in ("finish_reason", "stop_reason", "done_reason"):
+        reason = metadata.get(key)
+        if reason:
+            return str(reason)
+    return None
+
+
+def _refusal(message: AIMessage) -> str | None:
+    """An assistant refusal, as a field (OpenAI) or a content block."""
+    refusal = message.additional_kwargs.get("refusal")
+    if refusal:
+        return str(refusal)
+    if isinstance(message.content, list):
+        for block in message.content:
+            if isinstance(block, dict) and block.get("type") == "refusal" and block.get("refusal"):
+                return str(block["refusal"])
+    return None
+
+
+def _cut_off_reply(error: Exception) -> Reply | None:
+    """The reply inside a client's "finish reason" exception (openai's native parse raises them)."""
+    kinds = {kind.__name__ for kind in type(error).__mro__}
+    if "LengthFinishReasonError" in kinds:
+        reason, refusal = "length", None
+    elif "ContentFilterFinishReasonError" in kinds:
+        reason, refusal = "content_filter", "the provider's content filter stopped the reply"
+    else:
+        return None
+    completion = getattr(error, "completion", None)
+    choices = getattr(completion, "choices", None) or []
+    text = (choices[0].message.content or "") if choices else ""
+    usage = getattr(completion, "usage", None)
+    return Reply(
+        text=text,
+        usage=_token_usage(usage.model_dump()) if usage is not None else None,
+        finish_reason=reason,
+        refusal=refusal,
+    )
+
+
+_RETRYABLE_STATUS = frozenset({408, 409, 429})
+_TRANSPORT_ERRORS = (
+    "Timeout",
+    "ConnectError",
+    "ConnectionError",
+    "APIConnectionError",
+    "RemoteProtocolError",
+)
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "tool_choice", "tools", "structured output")
+
+
+def provider_error(
+    model: BaseLanguageModel[Any], error: Exception, output: OutputMode | None = None
+) -> ProviderError:
+    """A `ProviderError` for a failed request: the model's name, the status, whether to retry, no keys."""
+    name = model_name(model)
+    status = _status_code(error)
+    kinds = {kind.__name__ for kind in type(error).__mro__}
+    transport = any(word in kind for kind in kinds for word in _TRANSPORT_ERRORS)
+    retryable = transport or status in _RETRYABLE_STATUS or (status is not None and status >= 500)
+    detail = _described(error)
+    message = Redactor(max_chars=2_000).text(f"{name} ({type(model).__name__}) failed: {detail}")
+    native = output is not None and output.name == "native"
+    if native and status in (400, 404, 415, 422, 500, 501) and any(w in str(error) for w in _FORMAT_WORDS):
+        return OutputModeRejected(message, model=name, status_code=status, retryable=False)
+    return ProviderError(message, model=name, status_code=status, retryable=retryable)
+
+
+def _status_code(error: Exception) -> int | None:
+    status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _described(error: Exception) -> str:
+    """What went wrong, in words a person understands."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, IndexError | KeyError | TypeError) and (
+        "choices" in str(error) or isinstance(error, IndexError)
+    ):
+        return f"the server's reply held no completion (empty or missing `choices`); {text}"
+    if "Unexpected response type" in str(error):
+        return f"the server did not answer with a chat completion (an HTML error page?); {text}"
+    return text
 
 
 def _traced(traced: Span | None, reply: Reply) -> Reply:
-    """Record the reply and its token usage on the request's span."""
+    """Record the reply, its finish reason and token usage on the request's span."""
     if traced is not None:
         traced.outputs = {"reply": reply.text}
+        if reply.finish_reason:
+            traced.attributes["finish_reason"] = reply.finish_reason
         if reply.usage:
             traced.attributes["usage"] = {
                 key: reply.usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")

@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from ._arguments import arguments_json
+from ._output_modes import OutputMode
 from ._parsing import excerpt
 from ._settings import LLMSettings
 from ._spec import CallSchema
@@ -19,37 +20,51 @@ __all__ = [
 ]
 
 
-def _instructions(schema: CallSchema, settings: LLMSettings, native: bool) -> SystemMessage:
+def _instructions(schema: CallSchema, settings: LLMSettings, output: OutputMode) -> SystemMessage:
     """The instructions of a call; they depend only on the definition, so they are rendered once."""
-    key = (settings.instructions, settings.reply_format, native)
+    key = (settings.instructions, settings.reply_format, settings.text_format, output.name)
     message = schema.rendered.get(key)
     if message is None:
-        schema_lines = "\n".join([*schema.definitions, schema.input_outline])
+        definitions = schema.definitions if output.describes_output else schema.input_definitions
+        schema_lines = "\n".join([*definitions, schema.input_outline])
         text = settings.instructions.format(name=schema.name, docstring=schema.docstring, schema=schema_lines)
-        if not native:
-            text += "\n" + reply_instruction(schema, settings)
-        message = schema.rendered[key] = SystemMessage(text)
+        reply = reply_instruction(schema, settings, output)
+        message = schema.rendered[key] = SystemMessage(f"{text}\n{reply}" if reply else text)
     return message
 
 
-def reply_instruction(schema: CallSchema, settings: LLMSettings) -> str:
-    """How to answer in prompt mode: the JSON envelope around the output's outline."""
-    text = settings.reply_format.format(output=schema.output_outline)
-    return f"{text} // {schema.output_comment}" if schema.output_comment else text
+def reply_instruction(schema: CallSchema, settings: LLMSettings, output: OutputMode) -> str:
+    """How to answer: the JSON envelope around the output's outline (prompt mode), or plain text.
+
+    Native output needs no words: the schema travels in the request.
+    """
+    if output.name == "native":
+        return ""
+    text = (
+        settings.reply_format.format(output=schema.output_outline)
+        if output.describes_output
+        else settings.text_format
+    )
+    return f"{text} // {schema.output_comment}" if schema.output_comment and text else text
 
 
 def call_messages(
-    schema: CallSchema, arguments_json: str, settings: LLMSettings, *, native: bool, in_conversation: bool
-) -> list[BaseMessage]:
+    schema: CallSchema,
+    arguments_json: str,
+    settings: LLMSettings,
+    *,
+    output: OutputMode,
+    in_conversation: bool,
+) -> tuple[BaseMessage, ...]:
     """The messages of a call: the instructions, then the arguments as one JSON object.
 
     Inside an existing conversation the instructions travel in the user message, since a
     system message in the middle of a chat is not portable.
     """
-    instructions = _instructions(schema, settings, native)
+    instructions = _instructions(schema, settings, output)
     if in_conversation:
-        return [HumanMessage(f"{instructions.text}\n{arguments_json}")]
-    return [instructions, HumanMessage(arguments_json)]
+        return (HumanMessage(f"{instructions.text}\n{arguments_json}"),)
+    return (instructions, HumanMessage(arguments_json))
 
 
 def retry_messages(reply: str, error: str, settings: LLMSettings) -> list[BaseMessage]:

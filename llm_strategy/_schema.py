@@ -15,6 +15,7 @@ Reply with JSON {"return_value": Item[]}
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections import Counter
@@ -25,7 +26,14 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["Outline", "compact_json_schema", "json_schema_of"]
+__all__ = [
+    "Outline",
+    "compact_json_schema",
+    "has_objects",
+    "json_schema_of",
+    "native_form",
+    "strict_json_schema",
+]
 
 _PRIMITIVES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool", "null": "null"}
 _CONSTRAINTS = (
@@ -90,16 +98,34 @@ class Outline:
         recursive = {name for name in self._defs if name in set(_refs(self._defs[name]))}
         self._named = {name for name in self._defs if uses[name] > 1 or name in recursive}
 
-    def definitions(self) -> list[str]:
-        """`Name = outline` lines for definitions used more than once or recursively."""
+    def definitions(self, within: Mapping[str, Any] | None = None) -> list[str]:
+        """`Name = outline` lines for definitions used more than once or recursively.
+
+        With `within`, only those that node refers to, directly or through other definitions.
+        """
+        keys = self._named if within is None else self.named_within(within)
         lines = []
-        for key in sorted(self._named, key=lambda k: self._names[k]):
+        for key in sorted(keys, key=lambda k: self._names[k]):
             definition = self._defs[key]
             body = self.render({k: v for k, v in definition.items() if k != "description"})
             comment = definition.get("description")
             prefix = f"// {_one_line(comment)}\n" if comment else ""
             lines.append(f"{prefix}{self._names[key]} = {body}")
         return lines
+
+    def named_within(self, node: Mapping[str, Any]) -> set[str]:
+        """The keys of the named definitions a node's outline shows, directly or through others."""
+        return self._named & self._reachable(node)
+
+    def _reachable(self, node: Mapping[str, Any]) -> set[str]:
+        seen: set[str] = set()
+        pending = list(_refs(node))
+        while pending:
+            key = pending.pop()
+            if key not in seen and key in self._defs:
+                seen.add(key)
+                pending.extend(_refs(self._defs[key]))
+        return seen
 
     def described(self, node: Mapping[str, Any]) -> tuple[str, str]:
         """The outline of a node and its own description and constraints (for a `//` comment)."""
@@ -218,3 +244,105 @@ def _display_names(defs: Mapping[str, Any]) -> dict[str, str]:
     }
     counts = Counter(names.values())
     return {key: name if counts[name] == 1 else key for key, name in names.items()}
+
+
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+        "$ref", "$defs", "description", "title", "pattern", "format", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minItems", "maxItems",
+    }
+)  # fmt: skip
+
+
+def has_objects(node: Any) -> bool:
+    """Whether a schema node holds an object (with fields or free keys), or a `$ref` to a definition."""
+    if isinstance(node, list):
+        return any(has_objects(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("type") == "object" or "properties" in node or "$ref" in node:
+        return True
+    return any(has_objects(value) for value in node.values())
+
+
+def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[dict[str, Any], bool]:
+    """The schema to send natively for a `{field: ...}` reply schema, and whether it keeps the envelope.
+
+    Definitions the prompt already shows (`shown`) lose their descriptions; an output that is
+    an object defined once is sent as itself, without the envelope.
+    """
+    schema = copy.deepcopy(dict(reply))
+    definitions = schema.get("$defs", {})
+    for key in shown & definitions.keys():
+        definitions[key] = _without_descriptions(definitions[key])
+    output = schema["properties"][field]
+    key = output.get("$ref", "").rsplit("/", 1)[-1]
+    definition = definitions.get(key)
+    if definition is None or "properties" not in definition or len(output) > 1:
+        return schema, True
+    if sum(1 for ref in _refs(schema) if ref == key) > 1:
+        return schema, True  # used elsewhere or recursive: keep it where it is
+    others = {name: value for name, value in definitions.items() if name != key}
+    unwrapped = {"title": schema["title"], **definition, **({"$defs": others} if others else {})}
+    return unwrapped, False
+
+
+def _without_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: (
+                {name: _without_descriptions(value) for name, value in item.items()}
+                if key == "properties"
+                else _without_descriptions(item)
+            )
+            for key, item in node.items()
+            if key != "description"
+        }
+    if isinstance(node, list):
+        return [_without_descriptions(item) for item in node]
+    return node
+
+
+def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The schema in the strict form OpenAI-style providers guarantee, or None if it has no such form.
+
+    Every object gets `additionalProperties: false` and all its properties required (the
+    value validates either way; a default just goes unused); `oneOf` becomes `anyOf`; keywords
+    strict mode rejects are dropped (local validation still enforces them). Maps with free keys
+    and tuples have no strict form.
+    """
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "prefixItems" in node or "allOf" in node or isinstance(node.get("additionalProperties"), dict):
+            raise _NotStrict
+        if node.get("additionalProperties") is True or (
+            node.get("type") == "object" and "properties" not in node
+        ):
+            raise _NotStrict
+        result = {
+            ("anyOf" if key == "oneOf" else key): (
+                {name: strict(value) for name, value in item.items()}
+                if key in ("properties", "$defs")
+                else strict(item)
+            )
+            for key, item in node.items()
+            if key in _STRICT_KEYWORDS or key == "oneOf"
+        }
+        if "properties" in result:
+            result["required"] = list(result["properties"])
+            result["additionalProperties"] = False
+        return result
+
+    try:
+        return strict(dict(schema))
+    except _NotStrict:
+        return None
+
+
+class _NotStrict(Exception):
+    """A schema part that strict mode cannot express."""

@@ -15,10 +15,11 @@ from llm_hyperparameters import TrackedHyperparameters, register
 
 __all__ = ["SETTINGS", "LLMSettings", "OutputMode", "instructions_model", "settings_in_force"]
 
-OutputMode = Literal["auto", "native", "prompt"]
+OutputMode = Literal["auto", "native", "tool_call", "prompt"]
 _TEMPLATE_FIELDS = {
     "instructions": {"name", "docstring", "schema"},
     "reply_format": {"output"},
+    "text_format": set(),
     "retry": {"error"},
 }
 
@@ -45,6 +46,10 @@ class LLMSettings(BaseModel):
         'Reply with JSON {{"return_value": {output}}}',
         description="Ends the prompt when the output is parsed from text; {output} is the output's outline.",
     )
+    text_format: str = Field(
+        "Reply with the text only.",
+        description="Ends the prompt of a function that returns plain text; may be empty.",
+    )
     retry: str = Field(
         "Invalid reply:\n{error}\nReply again, fixed.",
         description="Sent after a reply that failed to parse or validate; {error} is the reason.",
@@ -56,13 +61,18 @@ class LLMSettings(BaseModel):
         description="Most characters of a rejected reply quoted back on retry (its head and tail).",
     )
     output_mode: OutputMode = Field(
-        "auto", description="native structured output, prompt + parse, or auto: native where supported."
+        "auto",
+        description=(
+            "native structured output, a forced tool call, prompt + parse, or auto: native for "
+            "outputs that hold objects where the model offers it and its server accepts it, prompt "
+            "mode for scalars and lists of them. A plain `str` return is always read as text."
+        ),
     )
     json_indent: int | None = Field(
         None, ge=0, le=8, description="Indentation of argument JSON; null is compact."
     )
 
-    @field_validator("instructions", "reply_format", "retry")
+    @field_validator("instructions", "reply_format", "text_format", "retry")
     @classmethod
     def _known_placeholders(cls, template: str, info: Any) -> str:
         allowed = _TEMPLATE_FIELDS[info.field_name]

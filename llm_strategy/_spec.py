@@ -20,7 +20,7 @@ from ._descriptions import apply_descriptions, described_keys, input_fields
 from ._docstrings import parse_docstring
 from ._generics import bind_type_vars, substitute, type_vars_in
 from ._parsing import RETURN_FIELD
-from ._schema import Outline, compact_json_schema, json_schema_of
+from ._schema import Outline, compact_json_schema, has_objects, json_schema_of, native_form
 from .errors import ArgumentError, DefinitionError
 
 __all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "Parameter", "describe_call"]
@@ -50,15 +50,26 @@ class CallSchema:
     input_adapter: TypeAdapter[Any]
     output_adapter: TypeAdapter[Any]
     definitions: tuple[str, ...]
-    """Outlines of the types that input and output share, `Name = ...`."""
+    """Outlines of the types used more than once, `Name = ...`."""
+    input_definitions: tuple[str, ...]
+    """The definitions the input outline refers to (all a prompt needs when the output travels natively)."""
     input_outline: str
     """`Input: ...`"""
     output_outline: str
     """The outline of the output type."""
     output_comment: str
     """The output's description and constraints, or ""."""
+    reply_schema: dict[str, Any]
+    """JSON schema of a prompt-mode reply, `{"return_value": ...}`."""
     native_schema: dict[str, Any]
-    """JSON schema of `{"return_value": ...}`, for native structured output."""
+    """JSON schema sent for native structured output: without what the prompt already describes,
+    and without the envelope when the output is an object (see `native_enveloped`)."""
+    native_enveloped: bool
+    """Whether a native reply is `{"return_value": ...}` (else it is the output itself)."""
+    structured: bool
+    """Whether the output holds an object anywhere (not only scalars and lists of them)."""
+    plain_text: bool
+    """Whether the output is a plain `str` (read as text; an empty reply is rejected)."""
     parameters: tuple[Parameter, ...] = ()
     """The input parameters with their bound types; one when the input is one explicit object."""
     explicit: bool = False
@@ -301,39 +312,48 @@ def describe_call(
     """Adapters, outlines and the native schema of one input and output type."""
     envelope = _typed_dict(f"{name}_output", {RETURN_FIELD: output_type})
     both = _typed_dict(f"{name}_io", {"input": input_type, "output": output_type})
+    plain_text = _is_plain_str(output_type)
     try:
         input_adapter: TypeAdapter[Any] = TypeAdapter(input_type)
-        output_adapter: TypeAdapter[Any] = TypeAdapter(_validated_output(output_type))
+        output_adapter: TypeAdapter[Any] = TypeAdapter(
+            Annotated[output_type, AfterValidator(_not_blank)] if plain_text else output_type
+        )
         combined = json_schema_of(TypeAdapter(both))
-        native = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
+        reply = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
     except Exception as error:  # pydantic's many schema errors all mean the same thing here
         raise DefinitionError(f"{name}: a type cannot be described to the model: {error}") from error
     if descriptions:
-        apply_descriptions(combined, native, descriptions)
+        apply_descriptions(combined, reply, descriptions)
     outline = Outline(combined)
     output_outline, output_comment = outline.described(combined["properties"]["output"])
+    shown = outline.named_within(combined["properties"]["input"])
+    native, enveloped = native_form(reply, shown, RETURN_FIELD)
     return CallSchema(
         name=name,
         docstring=docstring,
         input_adapter=input_adapter,
         output_adapter=output_adapter,
         definitions=tuple(outline.definitions()),
+        input_definitions=tuple(outline.definitions(within=combined["properties"]["input"])),
         input_outline=_line("Input: ", *outline.described(combined["properties"]["input"])),
         output_outline=output_outline,
         output_comment=output_comment,
+        reply_schema=reply,
         native_schema=native,
+        native_enveloped=enveloped,
+        structured=has_objects(reply["properties"][RETURN_FIELD]),
+        plain_text=plain_text,
     )
 
 
-def _validated_output(output_type: Any) -> Any:
-    """The output type as replies are validated: a plain `str` must hold some text.
+def _is_plain_str(output_type: Any) -> bool:
+    """Whether the output is `str` (described or not): its reply is text, and must not be empty.
 
     A function whose result may be empty says so with `Optional[str]`.
     """
-    plain = output_type
-    while typing.get_origin(plain) is Annotated:
-        plain = typing.get_args(plain)[0]
-    return Annotated[output_type, AfterValidator(_not_blank)] if plain is str else output_type
+    while typing.get_origin(output_type) is Annotated:
+        output_type = typing.get_args(output_type)[0]
+    return output_type is str
 
 
 def _not_blank(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -20,6 +20,9 @@ from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
 from llm_hyperparameters import Span, start_span, tracing_active
+
+if TYPE_CHECKING:
+    from ._output_modes import OutputMode
 
 __all__ = ["TraceCallbackHandler", "request_span"]
 
@@ -140,10 +143,16 @@ class request_span:
     `outputs` and `attributes["usage"]`; an exception is recorded and re-raised.
     """
 
-    __slots__ = ("_attempt", "_messages", "_model", "_opened", "_token")
+    __slots__ = ("_attempt", "_messages", "_model", "_opened", "_output", "_token")
 
-    def __init__(self, model: BaseLanguageModel[Any], messages: Sequence[BaseMessage], attempt: int) -> None:
-        self._model, self._messages, self._attempt = model, messages, attempt
+    def __init__(
+        self,
+        model: BaseLanguageModel[Any],
+        messages: Sequence[BaseMessage],
+        attempt: int,
+        output: OutputMode | None = None,
+    ) -> None:
+        self._model, self._messages, self._attempt, self._output = model, messages, attempt, output
         self._opened: Span | None = None
         self._token: Any = None
 
@@ -156,7 +165,7 @@ class request_span:
             inputs={
                 "messages": [{"role": message.type, "content": message.content} for message in self._messages]
             },
-            attributes=_model_attributes(self._model, self._attempt),
+            attributes=_model_attributes(self._model, self._attempt, self._output),
         )
         self._token = _OWN_REQUEST.set(True)
         return self._opened
@@ -168,16 +177,23 @@ class request_span:
             self._opened.finish(error=error)
 
 
-def _model_attributes(model: BaseLanguageModel[Any], attempt: int) -> dict[str, Any]:
-    """Model name, provider and the common sampling parameters the model object carries."""
+def _model_attributes(
+    model: BaseLanguageModel[Any], attempt: int, output: OutputMode | None
+) -> dict[str, Any]:
+    """Model name, provider, sampling parameters, the output mode and, in native mode, the schema sent."""
     fields = vars(model)  # pydantic keeps field values here; getattr on a missing one raises internally
     parameters = {name: fields.get(name) for name in _SAMPLING_PARAMETERS}
-    return {
+    attributes = {
         "model": fields.get("model_name") or fields.get("model"),
         "provider": getattr(model, "_llm_type", None),
         "params": {name: value for name, value in parameters.items() if value is not None},
         "attempt": attempt,
     }
+    if output is not None:
+        attributes["output_mode"] = output.name
+        if not output.describes_output and output.reply_schema is not None:
+            attributes["output_schema"] = output.reply_schema
+    return attributes
 
 
 class _HandlerWhileTracing:

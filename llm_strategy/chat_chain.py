@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from ._attempts import Attempts, attempts, run, run_async
-from ._models import Conversation, ModelSpec, resolve_model, send, send_async, uses_native_output
+from ._attempts import Attempts, Outcome, attempts, run, run_async
+from ._models import Conversation, ModelSpec, resolve_model, send, send_async
+from ._output_modes import OutputMode, choose_output_mode
 from ._prompts import reply_instruction
 from ._settings import LLMSettings, settings_in_force
 from ._spec import describe_call
@@ -85,29 +86,33 @@ class ChatChain(Conversation):
 
     def structured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:
         """Ask for a value of `return_type`, validated (with retries) like an LLM function's."""
-        messages, loop = self._structured(question, return_type)
-        outcome = run(loop)
-        return outcome.value, self._extended(messages, outcome.reply.text)
+        outcome = run(self._structured(question, return_type))
+        return outcome.value, self._answered(outcome)
 
     async def astructured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:
         """`structured_query` through the model's async API."""
-        messages, loop = self._structured(question, return_type)
-        outcome = await run_async(loop)
-        return outcome.value, self._extended(messages, outcome.reply.text)
+        outcome = await run_async(self._structured(question, return_type))
+        return outcome.value, self._answered(outcome)
 
-    def _structured(self, question: str, return_type: Any) -> tuple[tuple[BaseMessage, ...], Attempts]:
-        """The question message and the attempt loop that answers it."""
+    def _structured(self, question: str, return_type: Any) -> Attempts:
+        """The attempt loop that answers the question with a value of `return_type`."""
         name = "ChatChain.structured_query"
         schema = describe_call(name, "", str, return_type)
         settings = settings_in_force(self._settings)
-        native = uses_native_output(self._model, settings.output_mode, name)
-        lines = [question]
-        if not native:
-            lines += [*schema.definitions, reply_instruction(schema, settings)]
-        messages = (*self._messages, HumanMessage("\n".join(lines)))
-        native_schema = schema.native_schema if native else None
-        loop = attempts(name, self._model, messages, schema.output_adapter, settings, native_schema)
-        return messages, loop
+
+        def messages_for(output: OutputMode) -> tuple[BaseMessage, ...]:
+            definitions = schema.definitions if output.describes_output else ()
+            reply = reply_instruction(schema, settings, output)
+            lines = [question, *definitions, *([reply] if reply else [])]
+            return (*self._messages, HumanMessage("\n".join(lines)))
+
+        output = choose_output_mode(self._model, schema, settings.output_mode, name)
+        return attempts(name, self._model, output, messages_for, schema.output_adapter, settings)
+
+    def _answered(self, outcome: Outcome) -> ChatChain:
+        """This chain with the question (as last asked, retries left out) and the accepted reply."""
+        asked = outcome.messages[: len(self._messages) + 1]
+        return self._extended(asked, outcome.reply.text)
 
     def _extended(self, messages: Sequence[BaseMessage], reply: str) -> ChatChain:
         return ChatChain(self._model, (*messages, AIMessage(reply)), self._settings)

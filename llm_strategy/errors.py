@@ -8,7 +8,10 @@ TypeError
 Exception
 └── LLMCallError              the model misbehaved while a call ran
     ├── OutputParseError      no reply could be parsed and validated; carries every reply and error
-    └── ProviderError         the provider or its client failed (HTTP error, timeout, credentials)
+    ├── OutputTruncatedError  the reply hit the output token limit (retrying would cut it again)
+    ├── ModelRefusalError     the model refused to answer; carries the refusal text
+    └── ProviderError         the provider or its client failed (HTTP status, timeout, connection,
+                              a reply that is not a completion); says whether a retry may help
 ```
 
 `DefinitionError` is `llm_hyperparameters.DefinitionError`: one `except` covers both packages.
@@ -25,7 +28,9 @@ __all__ = [
     "ArgumentError",
     "DefinitionError",
     "LLMCallError",
+    "ModelRefusalError",
     "OutputParseError",
+    "OutputTruncatedError",
     "ParseAttempt",
     "ProviderError",
     "TypeVarBindingError",
@@ -87,5 +92,50 @@ class OutputParseError(LLMCallError):
         return tuple(attempt.error for attempt in self.attempts)
 
 
+class OutputTruncatedError(LLMCallError):
+    """The reply stopped at the model's output token limit, so no value can be trusted.
+
+    `limit` is the model's `max_tokens` setting (None when unset); `reply` the partial text.
+    """
+
+    def __init__(self, function_name: str, *, limit: int | None, finish_reason: str, reply: str) -> None:
+        self.function_name = function_name
+        self.limit = limit
+        self.finish_reason = finish_reason
+        self.reply = reply
+        shown = f"max_tokens={limit}" if limit is not None else "the model's default output limit"
+        super().__init__(
+            f"{function_name}: the reply was cut off at {shown} (finish reason {finish_reason!r}); "
+            "retrying would cut it again: raise the limit or ask for less output."
+        )
+
+
+class ModelRefusalError(LLMCallError):
+    """The model declined to answer (an assistant refusal or a content filter); `refusal` says why."""
+
+    def __init__(self, function_name: str, refusal: str) -> None:
+        self.function_name = function_name
+        self.refusal = refusal
+        super().__init__(f"{function_name}: the model refused: {refusal}")
+
+
 class ProviderError(LLMCallError):
-    """The model provider or its client raised; the original exception is the `__cause__`."""
+    """The model provider or its client failed; the original exception is the `__cause__`.
+
+    `model` names the model, `status_code` is the HTTP status when there was one, and
+    `retryable` says whether the same request may succeed later (429, 5xx, timeouts,
+    connection errors). The message never holds a key: key-shaped strings are redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        status_code: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.status_code = status_code
+        self.retryable = retryable

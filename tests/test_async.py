@@ -1,29 +1,30 @@
 """async stubs await the model's async API; many calls run concurrently."""
 
 import asyncio
+import json
 import time
 from typing import Any
 
-from langchain_core.messages import AIMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatResult
 
 from llm_strategy import llm_function, llm_strategy
 from llm_strategy.testing import ScriptedChatModel
+
+
+def _sum_reply(messages: list[Any]) -> str:
+    arguments = json.loads(messages[-1].text)
+    return json.dumps({"return_value": arguments["a"] + arguments["b"]})
 
 
 class SlowAsyncModel(ScriptedChatModel):
     """Answers `a + b` after a delay; only the async path sleeps without blocking."""
 
     delay: float = 0.2
+    replies: Any = staticmethod(_sum_reply)
 
     async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
-        self._record(messages)
         await asyncio.sleep(self.delay)
-        import json
-
-        arguments = json.loads(messages[-1].text)
-        reply = json.dumps({"return_value": arguments["a"] + arguments["b"]})
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(reply))])
+        return self._generate(messages, stop, run_manager, **kwargs)
 
 
 @llm_function

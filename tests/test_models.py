@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
+from pydantic import BaseModel
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
-from llm_strategy._models import supports_native_output
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 from .helpers import scripted
@@ -56,11 +56,31 @@ def test_missing_credentials_are_a_provider_error(monkeypatch):
         resolve_model("openai:gpt-4o-mini")
 
 
-def test_native_capability_comes_from_profile_or_class():
-    assert not supports_native_output(ScriptedChatModel())
-    assert supports_native_output(ScriptedChatModel(structured_output=True))
-    assert supports_native_output(SyntheticChatModel())
-    assert not supports_native_output(FakeListLLM(responses=["x"]))
+class Sum(BaseModel):
+    """A sum."""
+
+    total: int
+
+
+@llm_function
+def add_up(model, a: int, b: int) -> Sum:
+    """Add two numbers."""
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    ("model", "mode"),
+    [
+        (ScriptedChatModel(replies=['{"return_value": {"total": 3}}']), "prompt"),
+        (ScriptedChatModel(replies=['{"total": 3}'], structured_output=True), "native"),
+        (SyntheticChatModel(), "native"),
+    ],
+)
+def test_native_capability_comes_from_the_model_profile(model, mode):
+    assert isinstance(add_up(model, 1, 2), Sum)
+    request = model.requests[0]
+    assert request.description["mode"] == mode
+    assert ("response_format" in request.kwargs) is (mode == "native")
 
 
 def test_output_mode_can_be_forced():

@@ -215,12 +215,23 @@ def test_empty_and_blank_replies_are_retried_for_str():
     assert title(scripted("", "Bees"), "About bees.") == "Bees"
 
 
-def test_empty_native_reply_is_retried_for_str():
-    model = scripted('{"return_value": ""}', '{"return_value": "Bees"}')
+@pytest.mark.parametrize("mode", ["auto", "native"])
+def test_empty_reply_is_retried_for_str_on_a_native_model(mode):
+    @llm_function(settings=LLMSettings(output_mode=mode))
+    def headline(model, text: str) -> str:
+        """A headline for the text."""
+        raise NotImplementedError
+
+    model = scripted('{"return_value": ""}', " ", '{"return_value": "Bees"}')
     model = model.model_copy(update={"structured_output": True, "profile": {"structured_output": True}})
-    assert title(model, "About bees.") == "Bees"
-    assert len(model.schemas) == 2
-    assert "The reply is empty" in model.calls[1][-1].text
+    assert headline(model, "About bees.") == "Bees"
+    assert model.schemas == []  # a str is read as text, never asked natively
+    assert [
+        call[-1].text.startswith("Invalid reply:\nvalue: The reply is empty") for call in model.calls[1:]
+    ] == [
+        True,
+        True,
+    ]
 
 
 def test_a_described_str_return_is_checked_too():

@@ -20,7 +20,9 @@ def test_llm_strategy_all_is_pinned():
         "LLMCallError",
         "LLMFunction",
         "LLMSettings",
+        "ModelRefusalError",
         "OutputParseError",
+        "OutputTruncatedError",
         "ParseAttempt",
         "ProviderError",
         "SQLiteResponseCache",
@@ -33,9 +35,14 @@ def test_llm_strategy_all_is_pinned():
         "resolve_model",
     ]
     assert sorted(llm_strategy.testing.__all__) == [
+        "ModelRequestBlockedError",
+        "RecordedRequest",
         "RecordingChatModel",
+        "ScriptExhaustedError",
         "ScriptedChatModel",
         "SyntheticChatModel",
+        "block_model_requests",
+        "override_model",
         "synthesize",
     ]
     assert sorted(llm_hyperparameters.__all__) == [

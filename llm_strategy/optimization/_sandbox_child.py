@@ -1,91 +1,92 @@
-"""The sandbox's child side (run as a script by `sandbox.run_python`, never imported by the library).
+"""The sandbox's child side: limits itself, runs `code.py`, reports the variables as JSON.
 
-It opens its report file first, then installs an audit hook that refuses network access,
-subprocesses and any write, rename or deletion outside the working directory, then runs
-`code.py` and reports the requested variables as JSON. The hook guards ordinary Python code
-(native libraries such as numpy load as usual); the process limits, the empty environment,
-the temporary directory and the network namespace do not depend on it.
+Run as a script by `sandbox.run_python` (inside bubblewrap, or as a plain process), never
+imported by the library. Arguments: the work directory, the descriptor of the "started" pipe,
+and, when the caller is root, the otherwise unused uid to run the code as. It reads
+`request.json`, sets the rlimits, drops to that uid, writes to the started pipe (so the parent
+knows the sandbox came up), runs the code and writes `result.json`: `{"variables": {...}}` or
+`{"error": {"type", "message", "traceback"}}`. Values that are not JSON are refused, by name.
+Standard library only, so it starts fast and counts little against the memory limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import runpy
 import sys
 import traceback
 from typing import Any
 
-_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-_PATH_EVENTS = {
-    *("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.symlink", "os.link"),
-    *("os.truncate", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.utime"),
-}
-_FORBIDDEN_EVENTS = {
-    *("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork", "os.forkpty", "os.spawn"),
-    *("pty.spawn", "os.kill", "os.killpg"),
-}
-_NETWORK_EVENTS = {
-    *("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo"),
-    *("socket.gethostbyname", "urllib.Request"),
-}
+_MB = 1024 * 1024
 
 
-def _inside(path: Any, root: str) -> bool:
-    if isinstance(path, int):
-        return True  # an already-open descriptor
-    full = os.path.realpath(os.path.join(root, os.fsdecode(path)))
-    return full == root or full.startswith(root + os.sep)
+def _limit(limits: dict[str, int]) -> None:
+    cpu = limits["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first: the parent can tell
+    for name, value in (
+        ("RLIMIT_AS", limits["memory_mb"] * _MB),
+        ("RLIMIT_FSIZE", limits["file_size_mb"] * _MB),
+        ("RLIMIT_NPROC", limits["processes"]),
+        ("RLIMIT_CORE", 0),
+    ):
+        resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def _guard(root: str, allow_network: bool) -> Any:
-    def hook(event: str, arguments: tuple[Any, ...]) -> None:
-        if event == "open":
-            path, mode, flags = (*arguments, None, None, None)[:3]
-            writing = (isinstance(mode, str) and any(flag in mode for flag in "wax+")) or (
-                isinstance(flags, int) and flags & _WRITE_FLAGS
-            )
-            if writing and path is not None and not _inside(path, root):
-                raise PermissionError(f"the sandbox may only write inside its directory, not to {path!r}")
-        elif event in _PATH_EVENTS:
-            for argument in arguments[:2]:
-                if isinstance(argument, str | bytes | os.PathLike) and not _inside(argument, root):
-                    raise PermissionError(f"the sandbox may not change {argument!r} ({event})")
-        elif event in _FORBIDDEN_EVENTS or event.startswith("os.exec") or event.startswith("os.spawn"):
-            raise PermissionError(f"the sandbox does not allow {event}")
-        elif event in _NETWORK_EVENTS and not allow_network:
-            raise PermissionError(f"the sandbox has no network ({event})")
+def _drop_to(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)  # from root to another uid: every capability is gone
 
-    return hook
+
+def _not_json(value: object) -> Any:
+    raise TypeError(f"{type(value).__module__}.{type(value).__qualname__} is not a JSON value")
+
+
+def _report(request: dict[str, Any], namespace: dict[str, Any]) -> dict[str, Any]:
+    missing = [name for name in request["variables"] if name not in namespace]
+    if missing:
+        raise NameError(f"the code did not define {', '.join(missing)}")
+    values = {}
+    for name in request["variables"]:
+        try:
+            values[name] = json.loads(json.dumps(namespace[name], default=_not_json))
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"variable {name!r} cannot be returned: {error}; convert it first") from None
+    return {"variables": values}
 
 
 def main() -> None:
-    root = os.path.realpath(sys.argv[1])
-    allow_network = "--allow-network" in sys.argv[2:]
-    with open(os.path.join(root, "request.json"), encoding="utf-8") as file:
+    root, started = sys.argv[1], int(sys.argv[2])
+    if len(sys.argv) > 3:
+        _drop_to(int(sys.argv[3]))
+    os.chdir(root)
+    with open("request.json", encoding="utf-8") as file:
         request = json.load(file)
-    report = open(os.path.join(root, "result.json"), "w", encoding="utf-8")  # noqa: SIM115 - opened before the guard
-    sys.addaudithook(_guard(root, allow_network))
+    _limit(request["limits"])
+    os.write(started, b"started")
+    os.close(started)
     try:
-        code = os.path.join(root, "code.py")
-        namespace = runpy.run_path(code, init_globals=request["inputs"], run_name="__main__")
-        missing = [name for name in request["variables"] if name not in namespace]
-        if missing:
-            raise NameError(f"the code did not define {', '.join(missing)}")
-        values = {name: namespace[name] for name in request["variables"]}
-        text = json.dumps({"variables": values}, default=repr)
-    except BaseException as error:  # everything the code raises is reported
-        text = json.dumps(
-            {
-                "error": {
-                    "type": type(error).__name__,
-                    "message": str(error),
-                    "traceback": "".join(traceback.format_exception(error)[-6:]),
-                }
-            }
+        namespace = runpy.run_path(
+            os.path.join(root, "code.py"), init_globals=request["inputs"], run_name="__main__"
         )
-    report.write(text)
-    report.close()
+        report = _report(request, namespace)
+    except BaseException as error:  # everything the code raises is reported
+        report = {
+            "error": {
+                "type": type(error).__name__,
+                "message": str(error),
+                "traceback": "".join(traceback.format_exception(error)[-6:]),
+            }
+        }
+    with open(os.path.join(root, "result.json"), "w", encoding="utf-8") as file:
+        json.dump(report, file)
+    with contextlib.suppress(OSError, ValueError):  # the code may have closed them
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)  # no waiting for threads the code left running
 
 
 if __name__ == "__main__":

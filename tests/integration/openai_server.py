@@ -13,18 +13,31 @@ from typing import Any
 
 @dataclass
 class Scripted:
-    """One response: an assistant message, or an HTTP error status, optionally late."""
+    """One response: an assistant message, or an HTTP error status, optionally late.
 
-    content: str = ""
+    `finish_reason` and `refusal` shape the choice; `choices=False` sends an empty list;
+    `body` replaces the whole response (e.g. an HTML page); `error` is the error message.
+    """
+
+    content: str | None = ""
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str = "stop"
+    refusal: str | None = None
+    choices: bool = True
+    body: bytes | None = None
+    error: str | None = None
+    tool_arguments: str | None = None
+    """Answer with a call of the request's first tool, with these arguments."""
 
 
 class OpenAIServer:
     """Serves `POST /v1/chat/completions` on 127.0.0.1; records every request body."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, rejects_response_format: bool = False) -> None:
+        """`rejects_response_format`: answer any `json_schema` response format with a 500, as
+        llama-cpp-python's server does."""
         self.script: deque[Scripted] = deque()
         self.requests: list[dict[str, Any]] = []
         server = self
@@ -34,13 +47,22 @@ class OpenAIServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
                 server.requests.append(body)
-                step = server.script.popleft() if server.script else Scripted(status=500)
+                if (
+                    rejects_response_format
+                    and (body.get("response_format") or {}).get("type") == "json_schema"
+                ):
+                    step = Scripted(status=500, error=LLAMA_CPP_REJECTION)
+                else:
+                    step = server.script.popleft() if server.script else Scripted(status=500)
                 time.sleep(step.delay)
-                payload = server.completion(body, step) if step.status == 200 else server.error(step.status)
-                data = json.dumps(payload).encode()
+                if step.body is not None:
+                    data, kind = step.body, "text/html"
+                else:
+                    payload = server.completion(body, step) if step.status == 200 else server.error(step)
+                    data, kind = json.dumps(payload).encode(), "application/json"
                 try:
                     self.send_response(step.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(data)))
                     for name, value in step.headers.items():
                         self.send_header(name, value)
@@ -72,7 +94,7 @@ class OpenAIServer:
     @staticmethod
     def completion(request: dict[str, Any], step: Scripted) -> dict[str, Any]:
         prompt_tokens = sum(len(str(m.get("content", ""))) for m in request["messages"]) // 4
-        completion_tokens = len(step.content) // 4
+        completion_tokens = len(step.content or "") // 4
         return {
             "id": "chatcmpl-local",
             "object": "chat.completion",
@@ -81,10 +103,12 @@ class OpenAIServer:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": step.content},
-                    "finish_reason": "stop",
+                    "message": OpenAIServer.message(request, step),
+                    "finish_reason": step.finish_reason,
                 }
-            ],
+            ]
+            if step.choices
+            else [],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -93,7 +117,24 @@ class OpenAIServer:
         }
 
     @staticmethod
-    def error(status: int) -> dict[str, Any]:
-        return {
-            "error": {"message": f"scripted status {status}", "type": "server_error", "code": str(status)}
-        }
+    def message(request: dict[str, Any], step: Scripted) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": step.content, "refusal": step.refusal}
+        if step.tool_arguments is not None:
+            name = request["tools"][0]["function"]["name"]
+            function = {"name": name, "arguments": step.tool_arguments}
+            message.update(
+                content=None, tool_calls=[{"id": "call_1", "type": "function", "function": function}]
+            )
+        return message
+
+    @staticmethod
+    def error(step: Scripted) -> dict[str, Any]:
+        message = step.error or f"scripted status {step.status}"
+        return {"error": {"message": message, "type": "server_error", "code": str(step.status)}}
+
+
+LLAMA_CPP_REJECTION = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}]"
+)
+"""What llama-cpp-python's OpenAI-compatible server answers to a `json_schema` response format."""
