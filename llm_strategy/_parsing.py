@@ -97,7 +97,7 @@ def _plain_text_value(text: str, schema: CoreSchema) -> Any:
 def extract_json(text: str) -> Any:
     """The JSON value in a reply: whole, fenced, inside prose, or repaired; prefers an envelope."""
     stripped = text.strip()
-    if bracket_depth(stripped) > MAX_DEPTH:
+    if len(stripped) > MAX_DEPTH and bracket_depth(stripped) > MAX_DEPTH:
         raise ReplyError(
             f"The reply nests brackets more than {MAX_DEPTH} levels deep. "
             'Answer with one JSON object {"return_value": ...}, nothing else.'
