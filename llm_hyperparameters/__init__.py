@@ -1,7 +1,8 @@
 """llm-hyperparameters: tracked hyperparameters and execution traces, with no LLM dependency.
 
-- `@track_hyperparameters`: keyword-only `_name: type = default` parameters become typed,
-  scoped hyperparameters; `Hyperparameters` holds values per function and puts them in force.
+- `@track_hyperparameters`: `_name: type = default` parameters and `Hyperparameter("name") @ default`
+  expressions in the body become typed, scoped hyperparameters; `Hyperparameters` holds values
+  per function and puts them in force (`hyperparameters_scope()` is its 2.2.0 shape).
 - `trace()`: record a tree of spans (tracked calls, LLM requests) and export it as JSON, a
   self-contained HTML page, or to Weights & Biases.
 
@@ -10,10 +11,11 @@ It imports neither `llm_strategy` nor langchain.
 
 from typing import TYPE_CHECKING, Any
 
+from ._body import Hyperparameter
 from ._errors import DefinitionError
 from ._exporters.html import render_html, write_html
 from ._redaction import Redactor, is_secret_name
-from ._scope import Hyperparameters
+from ._scope import Hyperparameters, HyperparametersScope, hyperparameters_scope
 from ._tracing import (
     Span,
     SpanError,
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DefinitionError",
+    "Hyperparameter",
     "Hyperparameters",
+    "HyperparametersScope",
     "Redactor",
     "Span",
     "SpanError",
@@ -41,6 +45,7 @@ __all__ = [
     "TrackedHyperparameters",
     "current_span",
     "current_trace",
+    "hyperparameters_scope",
     "is_secret_name",
     "log_trace",
     "lookup",

@@ -266,9 +266,14 @@ def start_span(
 
 
 def call_span(
-    name: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    name: str,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    body_hyperparameters: dict[str, Any] | None = None,
 ) -> contextlib.AbstractContextManager[Span]:
-    """A `function` span for a call: named arguments as inputs, `_` arguments as hyperparameters."""
+    """A `function` span for a call: named arguments as inputs; `_` arguments and the body's
+    `Hyperparameter()` values as hyperparameters."""
     try:
         bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
     except TypeError:
@@ -277,4 +282,5 @@ def call_span(
         key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")
     }
     hyperparameters = {key[1:]: value for key, value in bound.items() if key.startswith("_")}
+    hyperparameters.update(body_hyperparameters or {})
     return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)  # type: ignore[return-value]

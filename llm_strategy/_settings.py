@@ -25,7 +25,7 @@ _TEMPLATE_FIELDS = {
 
 
 class LLMSettings(BaseModel):
-    """How calls are prompted and retried; a tracked hyperparameter named `llm_strategy._settings`.
+    """How calls are prompted and retried; library-wide it is the tracked entry `llm_strategy.settings`.
 
     Example:
         ```python
@@ -87,7 +87,18 @@ class LLMSettings(BaseModel):
 
 
 SETTINGS: TrackedHyperparameters = register("llm_strategy.settings", LLMSettings)
-"""The library-wide settings; a function decorated with `settings=` uses its own instead."""
+"""The library-wide `LLMSettings` as a tracked entry, public as `llm_strategy.settings`.
+
+A function decorated with `settings=` uses its own instead.
+
+Example:
+    ```python
+    hparams = Hyperparameters()
+    hparams[llm_strategy.settings].max_attempts = 5
+    with hparams:
+        summarize(model, text)   # retries up to 5 times
+    ```
+"""
 
 
 def settings_in_force(pinned: LLMSettings | None) -> LLMSettings:

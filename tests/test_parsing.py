@@ -1,14 +1,33 @@
 """Replies in prose, fences or with small defects are accepted; invalid ones are retried with the error."""
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import pytest
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
 from llm_strategy import LLMCallError, LLMSettings, OutputParseError, llm_function
-from llm_strategy._parsing import ReplyError, excerpt, extract_json, parse_reply
 
 from .helpers import scripted
+
+ONE_ATTEMPT = LLMSettings(max_attempts=1, output_mode="prompt")
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def pair(model) -> list[int]:
+    """Two numbers."""
+    raise NotImplementedError
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def sentence(model) -> str:
+    """A sentence."""
+    raise NotImplementedError
+
+
+@llm_function(settings=ONE_ATTEMPT)
+def number(model) -> int:
+    """A number."""
+    raise NotImplementedError
 
 
 @pytest.mark.parametrize(
@@ -24,22 +43,28 @@ from .helpers import scripted
     ],
 )
 def test_json_is_found_and_repaired(reply, expected):
-    assert extract_json(reply) == expected
+    model = scripted(reply)
+    assert pair(model) == expected["return_value"]  # on the first reply: found and repaired locally
+    assert len(model.calls) == 1
 
 
 def test_reply_without_json_is_an_error():
-    with pytest.raises(ReplyError, match="contains no JSON"):
-        extract_json("I cannot help with that.")
+    with pytest.raises(OutputParseError) as caught:
+        pair(scripted("I cannot help with that."))
+    assert caught.value.errors == (
+        'The reply contains no JSON. Answer with a JSON object {"return_value": ...}.',
+    )
 
 
 def test_plain_text_is_accepted_for_strings_only():
-    assert parse_reply("  Just a sentence. ", TypeAdapter(str)) == "Just a sentence."
-    with pytest.raises(ReplyError):
-        parse_reply("Just a sentence.", TypeAdapter(int))
+    assert sentence(scripted("  Just a sentence. ")) == "Just a sentence."
+    with pytest.raises(OutputParseError) as caught:
+        number(scripted("Just a sentence."))
+    assert caught.value.replies == ("Just a sentence.",)
 
 
 def test_missing_envelope_is_tolerated():
-    assert parse_reply("[1, 2]", TypeAdapter(list[int])) == [1, 2]
+    assert pair(scripted("[1, 2]")) == [1, 2]
 
 
 class Point(BaseModel):
@@ -119,7 +144,7 @@ MALFORMED = {
 
 
 @llm_function
-def pair(model, seed: int) -> list[int]:
+def two_numbers(model, seed: int) -> list[int]:
     """Return two numbers."""
     raise NotImplementedError
 
@@ -128,34 +153,37 @@ def pair(model, seed: int) -> list[int]:
 def test_malformed_replies_end_in_output_parse_error(reply):
     model = scripted(reply, reply, reply)
     with pytest.raises(OutputParseError) as caught:
-        pair(model, 1)
+        two_numbers(model, 1)
     assert caught.value.replies == (reply,) * 3
     assert len(model.calls) == 3
 
 
 def test_control_bytes_around_json_are_repaired():
-    assert pair(scripted('\x00\x01{"return_value"\x02: [1,\x1b 2}\x7f'), 1) == [1, 2]
+    assert two_numbers(scripted('\x00\x01{"return_value"\x02: [1,\x1b 2}\x7f'), 1) == [1, 2]
 
 
 def test_a_lone_surrogate_is_quoted_back_as_valid_unicode():
     model = scripted('{"return_value": "\ud800"}', '{"return_value": [1, 2]}')
-    assert pair(model, 1) == [1, 2]
+    assert two_numbers(model, 1) == [1, 2]
     assert model.calls[1][-2].text == '{"return_value": "?"}'
 
 
 def test_deep_nesting_is_rejected_with_the_reason():
     model = scripted("[" * 1000 + "]" * 1000, '{"return_value": [1, 2]}')
-    assert pair(model, 1) == [1, 2]
+    assert two_numbers(model, 1) == [1, 2]
     assert "nests brackets more than 64 levels deep" in model.calls[1][-1].text
 
 
 def test_nesting_within_the_bound_is_parsed():
-    nested: list = [1]
+    @llm_function
+    def tree(model, seed: int) -> list[Any]:
+        """A nested list."""
+        raise NotImplementedError
+
+    nested: list[Any] = [1]
     for _ in range(59):
         nested = [nested]
-    assert extract_json("Here: " + '{"return_value": ' + "[" * 60 + "1" + "]" * 60 + "}") == {
-        "return_value": nested
-    }
+    assert tree(scripted("Here: " + '{"return_value": ' + "[" * 60 + "1" + "]" * 60 + "}"), 1) == nested
 
 
 @pytest.mark.parametrize(
@@ -168,14 +196,14 @@ def test_nesting_within_the_bound_is_parsed():
     ],
 )
 def test_values_are_found_among_prose_and_brackets(reply, expected):
-    assert pair(scripted(reply), 1) == expected
+    assert two_numbers(scripted(reply), 1) == expected
 
 
 def test_long_garbage_is_rejected_quickly_and_the_reply_kept_whole():
     garbage = "".join("{[ab]} x [" if i % 7 else '"q\\"' for i in range(26_000))
     model = scripted(garbage, garbage, garbage)
     with pytest.raises(OutputParseError) as caught:
-        pair(model, 1)
+        two_numbers(model, 1)
     assert caught.value.replies == (garbage,) * 3  # the error keeps every raw reply
 
 
@@ -262,7 +290,7 @@ def test_optional_str_may_be_empty():
 def test_retry_quotes_head_and_tail_of_a_long_reply():
     runaway = "HEAD" + "x" * 100_000 + "TAIL"
     model = scripted(runaway, '{"return_value": [1, 2]}')
-    assert pair(model, 1) == [1, 2]
+    assert two_numbers(model, 1) == [1, 2]
     quoted = model.calls[1][-2]
     assert quoted.type == "ai"
     assert quoted.text.startswith("HEAD") and quoted.text.endswith("TAIL")
@@ -283,20 +311,20 @@ def test_retry_excerpt_is_a_setting_and_every_retry_stays_bounded():
     assert caught.value.replies == (runaway,) * 3
     last = model.calls[2]
     assert sum(len(message.text) for message in last) < 1_500
-    assert [len(message.text) for message in last if message.type == "ai"] == [len(excerpt(runaway, 300))] * 2
+    quoted = "y" * 150 + "\n[... 49700 characters omitted ...]\n" + "y" * 150
+    assert [message.text for message in last if message.type == "ai"] == [quoted, quoted]
 
 
 def test_short_replies_are_quoted_whole():
-    assert excerpt("short", 200) == "short"
-    assert (
-        excerpt("a" * 150 + "b" * 150, 200) == "a" * 100 + "\n[... 100 characters omitted ...]\n" + "b" * 100
-    )
+    model = scripted("a short answer", '{"return_value": [1, 2]}')
+    assert two_numbers(model, 1) == [1, 2]
+    assert model.calls[1][-2].text == "a short answer"
 
 
 def test_many_validation_errors_are_summarized():
     reply = '{"return_value": [' + ", ".join(['"x"'] * 100) + "]}"
     model = scripted(reply, '{"return_value": [1, 2]}')
-    assert pair(model, 1) == [1, 2]
+    assert two_numbers(model, 1) == [1, 2]
     retry = model.calls[1][-1].text
     assert retry.count("Input should be a valid integer") == 10
     assert "... and 90 more errors" in retry

@@ -18,13 +18,14 @@ from ._schemas import (
     TaskReflection,
     TaskRun,
 )
-from ._search import SearchResult
+from ._search import Evaluated, SearchResult
 from ._session import RunResult
 from ._store import ResumeError
 
 __all__ = [
     "DEFAULT_PRICES",
     "Budget",
+    "Evaluated",
     "ImprovementProbability",
     "LLMOptimizer",
     "MetaOptimizer",

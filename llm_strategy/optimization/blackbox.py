@@ -18,7 +18,7 @@ from .._decorators import llm_explicit_function
 from .._models import resolve_model
 from ._search import Direction, Evaluated, RunOptions, SearchResult, StopWhen, search
 
-__all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
+__all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run", "solution_text"]
 
 _FENCE = re.compile(r"```[\w+-]*\s*\n(.*?)```", re.DOTALL)
 
