@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._settings import LLMSettings
     from .chat_chain import ChatChain
     from .errors import (
+        ArgumentError,
         DefinitionError,
         LLMCallError,
         ModelRefusalError,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "ArgumentError": "errors",
     "ChatChain": "chat_chain",
     "ChatModelAsLLM": "_adapters",
     "DefinitionError": "errors",
@@ -60,6 +62,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "ArgumentError",
     "ChatChain",
     "ChatModelAsLLM",
     "DefinitionError",

@@ -55,6 +55,11 @@ class LLMSettings(BaseModel):
         description="Sent after a reply that failed to parse or validate; {error} is the reason.",
     )
     max_attempts: int = Field(3, ge=1, le=20, description="Replies requested before giving up.")
+    retry_excerpt_chars: int = Field(
+        2000,
+        ge=200,
+        description="Most characters of a rejected reply quoted back on retry (its head and tail).",
+    )
     output_mode: OutputMode = Field(
         "auto",
         description=(

@@ -45,6 +45,7 @@ OUR_PACKAGES = ("llm_strategy", "llm_hyperparameters")
 
 def test_llm_strategy_all_is_pinned():
     assert sorted(llm_strategy.__all__) == [
+        "ArgumentError",
         "ChatChain",
         "ChatModelAsLLM",
         "DefinitionError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
@@ -52,7 +52,9 @@ class Candidate(BaseModel):
 
 
 @llm_explicit_function
-def propose_solutions(model: Any, request: ProposalRequest) -> list[Candidate]:
+def propose_solutions(
+    model: Any, request: ProposalRequest
+) -> Annotated[list[Candidate], Field(min_length=1)]:
     """Propose new candidate solutions that should score better than every attempt so far.
 
     Learn from the scores and the feedback. Each candidate must differ from the attempts and
