@@ -1,12 +1,14 @@
 """Benchmarks for `make bench`: each figure next to a baseline measured in the same run.
 
 - overhead: `add(model, 1, 2)` against a bare `model.invoke` of the same messages (target <= 1.5x)
+- live OpenTelemetry instrumentation (no-op exporter) against none, per `add` call (target <= 1.2x)
 - wrapping a dataclass with 6 stub members (target < 5 ms), next to `dataclasses.dataclass`
 - `import llm_strategy` (target < 0.5 s, no wandb or provider SDK), next to `import pydantic`
 - prompt tokens (tiktoken o200k_base) of the first prompt, against the original's counts (target <= 0.5x)
 - the real client: ChatOpenAI over an in-process transport, native and prompt mode (openai_client.py)
 - one meta-optimization step with 8 task runs at 200 ms per request, against its critical path (<= 1.5x)
 - characters per optimizer call (offline essay run) against the original's 7,000-12,600 (<= 0.5x)
+- parse time per attempt of 256 KB garbage replies, against 64 KB of the same shape (< 0.3 s, ~4x)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from openai_client import overhead_rows, token_rows
 from optimization import optimization_rows
+from parsing import parsing_rows
 from report import Row, best_of
 from subjects import (
     CUSTOMERS,
@@ -37,7 +40,7 @@ from subjects import (
     write_essay,
 )
 
-from llm_hyperparameters import trace, track_hyperparameters
+from llm_hyperparameters import instrument, trace, track_hyperparameters, uninstrument
 from llm_strategy import llm_strategy
 from llm_strategy.testing import ScriptedChatModel
 
@@ -84,6 +87,61 @@ def tracing_overhead() -> Row:
         "<= 1.2x",
         ratio <= 1.2,
     )
+
+
+def instrumentation_overhead() -> list[Row]:
+    """Live OpenTelemetry spans (a no-op exporter) per `add` call, and the SDK's own share of them."""
+    from opentelemetry import trace as otel
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+    class NoOpExporter(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(NoOpExporter()))
+    tracer = provider.get_tracer("benchmark")
+
+    request_attributes = {f"attribute_{index}": index for index in range(17)}  # as many as ours
+    call_attributes = {f"attribute_{index}": index for index in range(5)}
+
+    def two_sdk_spans() -> None:  # what the SDK itself does for a call and its request
+        outer = tracer.start_span("add")
+        request = tracer.start_span("chat", context=otel.set_span_in_context(outer))
+        request.set_attributes(request_attributes)
+        request.end()
+        outer.set_attributes(call_attributes)
+        outer.end()
+
+    model = InstantChatModel()
+    add(model, 1, 2)
+    plain = best_of(lambda: add(model, 1, 2), 2000)
+    instrument(provider)
+    try:
+        live = best_of(lambda: add(model, 1, 2), 2000)
+    finally:
+        uninstrument()
+    sdk = best_of(two_sdk_spans, 2000)
+    ratio = live / plain
+    return [
+        Row(
+            "add() instrumented (OTel) vs not",
+            f"{live * 1e6:.0f} us",
+            f"{plain * 1e6:.0f} us",
+            ratio,
+            "<= 1.2x",
+            ratio <= 1.2,
+        ),
+        Row(
+            "  the OTel SDK alone (2 spans)",
+            f"+{sdk * 1e6:.0f} us",
+            f"{plain * 1e6:.0f} us",
+            (plain + sdk) / plain,
+            "floor",
+            True,
+        ),
+    ]
 
 
 def tracked_call() -> Row:
@@ -219,6 +277,7 @@ def main() -> int:
     rows = [
         overhead(),
         tracing_overhead(),
+        *instrumentation_overhead(),
         tracked_call(),
         wrapping(),
         *import_time(),
@@ -226,6 +285,7 @@ def main() -> int:
         *overhead_rows(),
         *token_rows(o200k_base()),
         *optimization_rows(),
+        *parsing_rows(),
     ]
     width = max(len(row.name) for row in rows)
     print(f"{'benchmark':<{width}}  {'ours':>14}  {'baseline':>26}  {'ratio':>6}  target")

@@ -4,7 +4,7 @@ Parity with llm_optimize's AutoML example, fixed: candidates are scored on a val
 and the test score of the best code is reported once, at the end (the original optimized on the
 test set). Generated code runs in the sandbox: bubblewrap, no network, no secrets, limited.
 
-    python examples/automl_digits.py [--model provider:model] [--steps 3]
+    .venv/bin/python examples/automl_digits.py [--model provider:model] [--seed 0] [--steps 3]
 """
 
 from __future__ import annotations

@@ -13,17 +13,24 @@ from llm_strategy.testing import SyntheticChatModel
 ENVIRONMENT_VARIABLE = "LLM_STRATEGY_MODEL"
 
 
-def example_arguments(description: str, *, steps: int | None = None) -> argparse.Namespace:
-    """Parse `--model provider:model` (default: $LLM_STRATEGY_MODEL, else offline), and `--steps`."""
+def example_arguments(
+    description: str, *, steps: int | None = None, out: str | None = None
+) -> argparse.Namespace:
+    """Parse `--model provider:model` (default: $LLM_STRATEGY_MODEL, else offline), `--seed`, and
+    `--steps` and `--out` when given a default."""
     parser = argparse.ArgumentParser(description=description)
     if steps is not None:
-        parser.add_argument("--steps", type=int, default=steps, help="optimization steps")
+        parser.add_argument("--steps", type=int, default=steps, help=f"optimization steps (default: {steps})")
+    if out is not None:
+        parser.add_argument("--out", default=out, help=f"the output directory (default: {out})")
     parser.add_argument(
         "--model",
         default=os.environ.get(ENVIRONMENT_VARIABLE),
         help=f"'provider:model', e.g. openai:gpt-4o-mini (default: ${ENVIRONMENT_VARIABLE}, else offline)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the offline synthetic model")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the offline synthetic model (default: 0)"
+    )
     return parser.parse_args()
 
 

@@ -2,8 +2,7 @@
 
 A mock database creates believable customers, each customer computes its age, and the
 database answers natural-language queries, all implemented by a model.
-
-    python examples/customer_database_search.py [--model provider:model]
+    .venv/bin/python examples/customer_database_search.py [--model provider:model] [--seed 0]
 """
 
 from __future__ import annotations

@@ -3,8 +3,7 @@
 The seeds' shared toy problem: 50 points from y = w_true * x + b_true + noise. Two stopping
 protocols: OPRO's (stop on the exact hit (w_true, b_true)) and the seed article's (stop once
 the last 3 losses are all below 1).
-
-    python examples/linear_regression.py [--model provider:model] [--w 15 --b 14] [--steps 10]
+    .venv/bin/python examples/linear_regression.py [--model provider:model] [--w 15 --b 14] [--steps 10]
         [--optimizer opro|blackbox|meta|textgrad|all] [--protocol opro|seed]
 """
 
@@ -200,13 +199,21 @@ def main() -> None:
     parser.add_argument(
         "--model", default=os.environ.get("LLM_STRATEGY_MODEL"), help="provider:model (default: offline)"
     )
-    parser.add_argument("--optimizer", choices=["opro", "blackbox", "meta", "textgrad", "all"], default="all")
     parser.add_argument(
-        "--protocol", choices=["opro", "seed"], default="opro", help="exact hit, or last 3 losses < 1"
+        "--optimizer",
+        choices=["opro", "blackbox", "meta", "textgrad", "all"],
+        default="all",
+        help="which optimizer to run (default: all, one after the other)",
     )
-    parser.add_argument("--w", type=int, default=15)
-    parser.add_argument("--b", type=int, default=14)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--protocol",
+        choices=["opro", "seed"],
+        default="opro",
+        help="stop on the exact hit (opro) or once the last 3 losses are below 1 (seed); default: opro",
+    )
+    parser.add_argument("--w", type=int, default=15, help="the true slope w (default: 15)")
+    parser.add_argument("--b", type=int, default=14, help="the true intercept b (default: 14)")
+    parser.add_argument("--steps", type=int, default=10, help="optimization steps (default: 10)")
     arguments = parser.parse_args()
     model = resolve_model(arguments.model) if arguments.model else SyntheticChatModel(seed=1)
     if not arguments.model:

@@ -3,8 +3,11 @@
 The optimizer reflects on each essay, suggests new instructions (the docstring and descriptions
 of `write_essay`, which are tracked hyperparameters) and new topics, runs every pair, and keeps
 the instructions whose essays score best.
+    .venv/bin/python examples/meta_optimization.py [--model provider:model] [--steps 2] [--out runs/essays]
+        [--resume | --overwrite]
 
-    python examples/meta_optimization.py [--model provider:model] [--steps 2] [--out runs/essays]
+Without `--resume` a previous run in `--out` is deleted first (it says so), except a finished run
+made with a real model: that one is kept unless `--overwrite` is given.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +84,41 @@ def optimize_essays(model: Any, steps: int, run_directory: str | Path, **options
     )
 
 
+REAL_MODEL_MARK = "finished-with-model.txt"
+"""Written into the run directory when a run with a real model finished: such a run is kept."""
+
+
+def clear_run_directory(directory: Path, *, overwrite: bool) -> None:
+    """Delete a previous run in `directory`, saying so; a finished real-model run needs `overwrite`."""
+    if not directory.exists():
+        return
+    mark = directory / REAL_MODEL_MARK
+    if mark.exists() and not overwrite:
+        model = mark.read_text(encoding="utf-8")
+        raise SystemExit(
+            f"{directory} holds a finished run made with {model}; keeping it. Pass --resume to continue "
+            f"it, --overwrite to replace it, or --out for another directory."
+        )
+    print(f"Deleting the previous run in {directory} (pass --resume to continue it instead).")
+    shutil.rmtree(directory)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--model", default=os.environ.get("LLM_STRATEGY_MODEL"), help="provider:model (default: offline)"
+        "--model",
+        default=os.environ.get("LLM_STRATEGY_MODEL"),
+        help="provider:model, e.g. openai:gpt-4o-mini (default: $LLM_STRATEGY_MODEL, else offline)",
     )
-    parser.add_argument("--steps", type=int, default=2, help="optimization steps after the seed runs")
-    parser.add_argument("--out", default="runs/essays", help="the run directory")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument(
+        "--steps", type=int, default=2, help="optimization steps after the seed runs (default: 2)"
+    )
+    parser.add_argument("--out", default="runs/essays", help="the run directory (default: runs/essays)")
+    replace = parser.add_mutually_exclusive_group()
+    replace.add_argument("--resume", action="store_true", help="continue the run in --out")
+    replace.add_argument(
+        "--overwrite", action="store_true", help="replace a finished run of a real model in --out"
+    )
     arguments = parser.parse_args()
     if arguments.model:
         model = resolve_model(arguments.model)
@@ -100,11 +131,11 @@ def main() -> None:
             "the essays and reflections are not. Set LLM_STRATEGY_MODEL=provider:model\n"
             "(e.g. openai:gpt-4o-mini) for a real run.\n"
         )
-    if not arguments.resume and Path(arguments.out).exists():
-        import shutil
-
-        shutil.rmtree(arguments.out)
+    if not arguments.resume:
+        clear_run_directory(Path(arguments.out), overwrite=arguments.overwrite)
     result = optimize_essays(model, arguments.steps, arguments.out, resume=arguments.resume)
+    if arguments.model:
+        (Path(arguments.out) / REAL_MODEL_MARK).write_text(arguments.model, encoding="utf-8")
     if result.failed:  # the summary above ends with the first error
         raise SystemExit(1)
     best = result.best_hyperparameters[write_essay]

@@ -3,8 +3,7 @@
 The example makes its own data: two-step arithmetic word problems with exact answers. An
 instruction's score is the task model's accuracy on the training questions when following it;
 the best instruction is then measured once on held-out questions.
-
-    python examples/opro_instruction.py [--model provider:model] [--steps 3]
+    .venv/bin/python examples/opro_instruction.py [--model provider:model] [--seed 0] [--steps 3]
 """
 
 from __future__ import annotations

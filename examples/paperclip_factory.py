@@ -5,7 +5,7 @@ Parity with llm_optimize's paperclip example: the example starts its own HTTP se
 one production plan to the factory; it runs in the sandbox with `network="host"` (the only way
 it can reach the local port), and the profit the server recorded for that run is the score.
 
-    python examples/paperclip_factory.py [--model provider:model] [--steps 4]
+    .venv/bin/python examples/paperclip_factory.py [--model provider:model] [--seed 0] [--steps 4]
 """
 
 from __future__ import annotations

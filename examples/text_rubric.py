@@ -1,6 +1,6 @@
 """Optimize a text against a rubric, graded by an LLM judge (llm_optimize's text example).
 
-python examples/text_rubric.py [--model provider:model] [--steps 3]
+.venv/bin/python examples/text_rubric.py [--model provider:model] [--seed 0] [--steps 3]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Textual gradients: improve a solution, then a system prompt over minibatches of questions.
 
-python examples/textgrad_demo.py [--model provider:model] [--steps 2]
+.venv/bin/python examples/textgrad_demo.py [--model provider:model] [--seed 0] [--steps 2]
 """
 
 from __future__ import annotations

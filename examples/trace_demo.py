@@ -1,6 +1,6 @@
 """Trace a run of the customer example: a local HTML page, a JSON file, and an offline W&B run.
 
-python examples/trace_demo.py [--model provider:model] [--out runs/trace-demo]
+.venv/bin/python examples/trace_demo.py [--model provider:model] [--seed 0] [--out runs/trace-demo]
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from llm_strategy import llm_strategy
 
 
 def main() -> None:
-    arguments = example_arguments(__doc__.splitlines()[0])
+    arguments = example_arguments(__doc__.splitlines()[0], out="runs/trace-demo")
     model = chosen_model(arguments)
-    out = Path("runs/trace-demo")
+    out = Path(arguments.out)
     StrategyCustomer = llm_strategy(model)(Customer)
     Database = llm_strategy(model)(MockCustomerDatabase)
 

@@ -48,6 +48,8 @@ class Redactor:
 
     def learn(self, value: Any) -> None:
         """Remember the values under secret-looking keys in `value`, to scrub them everywhere."""
+        if value is None or isinstance(value, str | int | float):
+            return
         if isinstance(value, Mapping):
             for key, item in value.items():
                 if is_secret_name(str(key)) and isinstance(item, str) and len(item) >= _MIN_SECRET_LENGTH:

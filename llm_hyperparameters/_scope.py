@@ -18,7 +18,13 @@ from pydantic_core import core_schema
 if TYPE_CHECKING:
     from ._tracking import TrackedHyperparameters
 
-__all__ = ["Hyperparameters", "scopes_active", "values_in_force"]
+__all__ = [
+    "Hyperparameters",
+    "HyperparametersScope",
+    "hyperparameters_scope",
+    "scopes_active",
+    "values_in_force",
+]
 
 _SCOPES: ContextVar[tuple[Hyperparameters, ...]] = ContextVar("llm_hyperparameters_scopes", default=())
 
@@ -161,6 +167,54 @@ class Hyperparameters:
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         return cls.model_json_schema()
+
+
+class HyperparametersScope:
+    """The 2.2.0 shape of a scope: `scope.hyperparameters[f].name = value`, then `with scope():`.
+
+    Example:
+        ```python
+        with hyperparameters_scope() as scope:   # records what every tracked call used
+            write_essay(model, "bees")
+        scope.hyperparameters[write_essay].style = "playful"
+        with scope():                            # the change is in force inside
+            write_essay(model, "bees")
+        ```
+    """
+
+    __slots__ = ("hyperparameters",)
+
+    def __init__(self, hyperparameters: Hyperparameters | None = None) -> None:
+        self.hyperparameters = hyperparameters if hyperparameters is not None else Hyperparameters()
+
+    def __call__(self) -> Hyperparameters:
+        """The values as a context manager that puts them in force."""
+        return self.hyperparameters
+
+    def __enter__(self) -> HyperparametersScope:
+        self.hyperparameters.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.hyperparameters.__exit__(*exc)
+
+    def __repr__(self) -> str:
+        return f"HyperparametersScope({self.hyperparameters!r})"
+
+
+def hyperparameters_scope(hyperparameters: Hyperparameters | None = None) -> HyperparametersScope:
+    """A scope over `hyperparameters` (new, empty ones by default): the 2.2.0 name of `Hyperparameters`.
+
+    Example:
+        ```python
+        with hyperparameters_scope() as scope:
+            write_essay(model, "bees")
+        scope.hyperparameters[write_essay].style = "playful"
+        with scope():
+            write_essay(model, "bees")
+        ```
+    """
+    return HyperparametersScope(hyperparameters)
 
 
 _SCHEMA_DOC = "Hyperparameters of the tracked functions, by stable name."

@@ -7,6 +7,10 @@ run.to_json()                        # a stable, versioned schema; Trace.from_js
 ```
 
 Recording never raises into the traced code: a failure to record is dropped, the call goes on.
+
+Live exporters (OpenTelemetry's `instrument()`) register a `SpanListener` in `LISTENERS`, the
+one process-wide piece of tracing state: they see every span start and end, and while one
+listens spans are recorded outside `trace()` too (each top-level span roots a trace of its own).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
+    "LISTENERS",
     "Span",
     "SpanError",
+    "SpanListener",
     "Trace",
     "call_span",
     "current_span",
@@ -36,6 +42,56 @@ __all__ = [
 ]
 
 _ACTIVE: ContextVar[tuple[Trace, Span] | None] = ContextVar("llm_hyperparameters_span", default=None)
+
+
+class SpanListener(Protocol):
+    """Sees spans live: when each starts (with the span it runs under) and when it ends."""
+
+    def span_started(self, span: Span, parent: Span | None) -> None:
+        """`parent` is the span's parent, or for a trace's root the span it was opened in, if any."""
+
+    def span_ended(self, span: Span) -> None:
+        """The span has its end time, outputs or error, and final attributes."""
+
+
+class SpanListeners:
+    """The process-wide span listeners by name: what live exporters install, in one place.
+
+    Installing is global by nature (every thread and task must emit), so it lives here, not in a
+    ContextVar. Changes take the lock; readers take the `active` tuple, swapped whole, lock-free.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._named: dict[str, SpanListener] = {}
+        self.active: tuple[SpanListener, ...] = ()
+
+    def put(self, name: str, listener: SpanListener | None) -> None:
+        """Install `listener` under `name`, replacing the one there; None removes it."""
+        with self._lock:
+            self._named.pop(name, None)
+            if listener is not None:
+                self._named[name] = listener
+            self.active = tuple(self._named.values())
+
+    def started(self, span: Span, parent: Span | None) -> None:
+        """Tell every listener that `span` started."""
+        for listener in self.active:
+            try:
+                listener.span_started(span, parent)
+            except Exception:  # a listener never breaks the traced code
+                continue
+
+    def ended(self, span: Span) -> None:
+        """Tell every listener that `span` ended."""
+        for listener in self.active:
+            try:
+                listener.span_ended(span)
+            except Exception:  # a listener never breaks the traced code
+                continue
+
+
+LISTENERS = SpanListeners()
 
 
 @dataclass(slots=True)
@@ -78,6 +134,8 @@ class Span:
             self.outputs = outputs
         if error is not None:
             self.error = SpanError(type(error).__name__, str(error))
+        if LISTENERS.active:
+            LISTENERS.ended(self)
 
 
 class Trace:
@@ -105,6 +163,8 @@ class Trace:
                 **fields,
             )
             self.spans.append(created)
+        if LISTENERS.active:
+            LISTENERS.started(created, parent or current_span())
         return created
 
     def adopt(self, other: Trace, parent: Span | None) -> None:
@@ -165,8 +225,8 @@ class Trace:
 
 
 def tracing_active() -> bool:
-    """Whether a trace is being recorded in this context."""
-    return _ACTIVE.get() is not None
+    """Whether spans are recorded here: inside `trace()`, or anywhere while a live exporter listens."""
+    return _ACTIVE.get() is not None or bool(LISTENERS.active)
 
 
 def current_span() -> Span | None:
@@ -182,8 +242,10 @@ def current_trace() -> Trace | None:
 
 
 @contextlib.contextmanager
-def trace(name: str = "trace") -> Iterator[Trace]:
+def trace(name: str = "trace", *, attributes: dict[str, Any] | None = None) -> Iterator[Trace]:
     """Record a trace of the block; spans of tracked and decorated calls inside go into it.
+
+    `attributes` go on the root span.
 
     Example:
         ```python
@@ -193,7 +255,7 @@ def trace(name: str = "trace") -> Iterator[Trace]:
         ```
     """
     recorded = Trace(name)
-    root = recorded.new_span(name, "trace", None)
+    root = recorded.new_span(name, "trace", None, attributes=attributes or {})
     token = _ACTIVE.set((recorded, root))
     try:
         yield recorded
@@ -238,11 +300,14 @@ class _OpenSpan:
         self._token: Any = None
 
     def __enter__(self) -> Span | None:
-        active = _ACTIVE.get()
-        if active is None:
-            return None
-        recorded, parent = active
         name, kind, inputs, hyperparameters, attributes = self._fields
+        active = _ACTIVE.get()
+        if active is not None:
+            recorded, parent = active
+        elif LISTENERS.active:
+            recorded, parent = Trace(name), None  # outside trace(): this span roots its own
+        else:
+            return None
         self._opened = recorded.new_span(
             name, kind, parent, inputs=inputs, hyperparameters=hyperparameters, attributes=attributes or {}
         )
@@ -270,9 +335,12 @@ def start_span(
     The span does not become current.
     """
     active = _ACTIVE.get()
-    if active is None:
+    if active is not None:
+        recorded, current = active
+    elif LISTENERS.active:
+        recorded, current = Trace(name), None  # outside trace(): this span roots its own
+    else:
         return None
-    recorded, current = active
     try:
         return recorded.new_span(name, kind, parent or current, inputs=inputs, attributes=attributes or {})
     except Exception:
@@ -280,9 +348,14 @@ def start_span(
 
 
 def call_span(
-    name: str, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> contextlib.AbstractContextManager[Span]:
-    """A `function` span for a call: named arguments as inputs, `_` arguments as hyperparameters."""
+    name: str,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    body_hyperparameters: dict[str, Any] | None = None,
+) -> contextlib.AbstractContextManager[Span | None]:
+    """A `function` span for a call: named arguments as inputs; `_` arguments and the body's
+    `Hyperparameter()` values as hyperparameters."""
     try:
         bound = inspect.signature(function).bind_partial(*args, **kwargs).arguments
     except TypeError:
@@ -291,4 +364,5 @@ def call_span(
         key: value for key, value in bound.items() if not key.startswith("_") and key not in ("self", "cls")
     }
     hyperparameters = {key[1:]: value for key, value in bound.items() if key.startswith("_")}
-    return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)  # type: ignore[return-value]
+    hyperparameters.update(body_hyperparameters or {})
+    return span(name, "function", inputs=inputs, hyperparameters=hyperparameters or None)

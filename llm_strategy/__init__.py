@@ -5,7 +5,9 @@ implements it: the prompt comes from the name, docstring, types and arguments; t
 is parsed and validated into the declared return type.
 
 Public names load on first use, so `import llm_strategy` stays light; langchain-core is
-imported by the first name that needs it.
+imported by the first name that needs it. `settings` is the library-wide `LLMSettings` as a
+tracked entry: `hparams[llm_strategy.settings].max_attempts = 5`. The 2.2.0 module paths
+`llm_strategy.llm_function`, `llm_strategy.llm_strategy` and `llm_strategy.adapters` are aliases.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._adapters import ChatModelAsLLM, LLMAsChatModel
     from ._cache import SQLiteResponseCache, enable_response_cache
     from ._decorators import llm_dataclass, llm_explicit_function, llm_function, llm_strategy
     from ._function import LLMFunction
     from ._models import resolve_model
+    from ._settings import SETTINGS as settings
     from ._settings import LLMSettings
     from .chat_chain import ChatChain
     from .errors import (
+        ArgumentError,
         DefinitionError,
         LLMCallError,
         ModelRefusalError,
@@ -32,8 +37,11 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "ArgumentError": "errors",
     "ChatChain": "chat_chain",
+    "ChatModelAsLLM": "_adapters",
     "DefinitionError": "errors",
+    "LLMAsChatModel": "_adapters",
     "LLMCallError": "errors",
     "LLMFunction": "_function",
     "LLMSettings": "_settings",
@@ -50,11 +58,15 @@ _EXPORTS = {
     "llm_function": "_decorators",
     "llm_strategy": "_decorators",
     "resolve_model": "_models",
+    "settings": "_settings:SETTINGS",
 }
 
 __all__ = [
+    "ArgumentError",
     "ChatChain",
+    "ChatModelAsLLM",
     "DefinitionError",
+    "LLMAsChatModel",
     "LLMCallError",
     "LLMFunction",
     "LLMSettings",
@@ -71,14 +83,16 @@ __all__ = [
     "llm_function",
     "llm_strategy",
     "resolve_model",
+    "settings",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    source = _EXPORTS.get(name)
+    if source is None:
         raise AttributeError(f"module 'llm_strategy' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    module, _, attribute = source.partition(":")
+    return getattr(importlib.import_module(f".{module}", __name__), attribute or name)
 
 
 def __dir__() -> list[str]:

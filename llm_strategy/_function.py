@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import types
@@ -43,8 +42,11 @@ class LLMFunction(Generic[P, R]):
         self._model = model
         self._resolved: BaseLanguageModel[Any] | Conversation | None = None
         self._tracked: TrackedHyperparameters | None = None
-        with contextlib.suppress(DefinitionError):  # an annotation naming a later type: at the first call
-            self.hyperparameters  # noqa: B018 - registered now, so saved values can be loaded before any call
+        try:  # registered now, so saved values can be loaded before any call
+            defaults = spec.instruction_defaults()
+        except DefinitionError:  # an annotation naming a later type: registered at the first call
+            return
+        self._tracked = self._register(*defaults)
 
     def __repr__(self) -> str:
         return f"<LLMFunction {self.spec.name}>"
@@ -65,11 +67,16 @@ class LLMFunction(Generic[P, R]):
     def hyperparameters(self) -> TrackedHyperparameters:
         """This function's tracked instructions: its docstring and descriptions (built on first use)."""
         if self._tracked is None:
-            docstring, descriptions, keys = self.spec.instruction_defaults()
-            name = stable_name(self.spec.function)
-            model = instructions_model(name, docstring, descriptions, keys)
-            self._tracked = register(name, model, f"The instructions of the LLM function {self.spec.name}.")
+            self._tracked = self._register(*self.spec.instruction_defaults())
         return self._tracked
+
+    def _register(
+        self, docstring: str, descriptions: dict[str, str], keys: list[str]
+    ) -> TrackedHyperparameters:
+        name = stable_name(self.spec.function)
+        model = instructions_model(name, docstring, descriptions, keys)
+        description = f"The instructions of the LLM function {self.spec.name}."
+        return register(name, model, description, owner=self.spec.function)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         if self.spec.is_async:

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from llm_hyperparameters import Redactor, Span
 
+from ._messages import END_OF_TURN, join_for_text_model
 from ._output_modes import OutputMode, OutputModeRejected, Reply
 from ._tracing import request_span
 from .errors import DefinitionError, LLMCallError, ProviderError
@@ -23,6 +24,7 @@ __all__ = [
     "ModelRequestBlockedError",
     "ModelSpec",
     "block_model_requests",
+    "check_request_allowed",
     "model_name",
     "model_override",
     "override_model",
@@ -83,7 +85,8 @@ def block_model_requests(blocked: bool = True) -> Iterator[None]:
         _BLOCKED.reset(token)
 
 
-def _check_allowed(model: BaseLanguageModel[Any]) -> None:
+def check_request_allowed(model: BaseLanguageModel[Any]) -> None:
+    """Raise `ModelRequestBlockedError` for a request to `model` inside `block_model_requests()`."""
     if _BLOCKED.get() and not _is_offline(model):
         raise ModelRequestBlockedError(
             f"a request to {model_name(model)} ({type(model).__name__}) was blocked by "
@@ -109,7 +112,7 @@ class Conversation(ABC):
 
     @property
     @abstractmethod
-    def messages(self) -> tuple[BaseMessage, ...]:
+    def messages(self) -> Sequence[BaseMessage]:
         """The history that comes before a call's own messages."""
 
 
@@ -169,14 +172,17 @@ def send(
     messages: Sequence[BaseMessage],
     output: OutputMode | None = None,
     attempt: int = 1,
+    model_args: Mapping[str, Any] | None = None,
 ) -> Reply:
-    """Send messages; `output` adds its request kwargs and describes the request in run metadata."""
-    _check_allowed(model)
-    kwargs = output.request_kwargs(model) if output is not None else {}
+    """Send messages; `output` adds its request kwargs and describes the request in run metadata;
+    `model_args` (a `ChatChain.query`'s) go to the model's call too."""
+    check_request_allowed(model)
+    kwargs = {**(output.request_kwargs(model) if output is not None else {}), **(model_args or {})}
     with request_span(model, messages, attempt, output) as traced:
         try:
             if isinstance(model, BaseLLM):
-                result = model.generate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                prompt, stop = _for_text_model(messages, kwargs)
+                result = model.generate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
                 reply = _reply_from_generation(result)
             else:
                 message = model.invoke(list(messages), _config(output), **kwargs)
@@ -196,14 +202,16 @@ async def send_async(
     messages: Sequence[BaseMessage],
     output: OutputMode | None = None,
     attempt: int = 1,
+    model_args: Mapping[str, Any] | None = None,
 ) -> Reply:
     """`send` through the model's async API."""
-    _check_allowed(model)
-    kwargs = output.request_kwargs(model) if output is not None else {}
+    check_request_allowed(model)
+    kwargs = {**(output.request_kwargs(model) if output is not None else {}), **(model_args or {})}
     with request_span(model, messages, attempt, output) as traced:
         try:
             if isinstance(model, BaseLLM):
-                result = await model.agenerate([_joined(messages)], metadata=_metadata(output), **kwargs)
+                prompt, stop = _for_text_model(messages, kwargs)
+                result = await model.agenerate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
                 reply = _reply_from_generation(result)
             else:
                 message = await model.ainvoke(list(messages), _config(output), **kwargs)
@@ -226,9 +234,9 @@ def _config(output: OutputMode | None) -> Any:
     return {"metadata": output.metadata} if output is not None else None
 
 
-def _joined(messages: Sequence[BaseMessage]) -> str:
-    """One prompt for a text-completion model."""
-    return "\n\n".join(message.text for message in messages)
+def _for_text_model(messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> tuple[str, list[str]]:
+    """One role-marked prompt for a text-completion model, and its stop words (the end of a turn)."""
+    return join_for_text_model(messages), [*(kwargs.pop("stop", None) or ()), END_OF_TURN]
 
 
 def _reply_from_message(message: Any) -> Reply:
@@ -244,6 +252,7 @@ def _reply_from_message(message: Any) -> Reply:
         usage=dict(message.usage_metadata) if message.usage_metadata else None,
         finish_reason=_finish_reason(message.response_metadata),
         refusal=_refusal(message),
+        model=message.response_metadata.get("model_name") or message.response_metadata.get("model"),
     )
 
 
@@ -366,6 +375,8 @@ def _traced(traced: Span | None, reply: Reply) -> Reply:
         traced.outputs = {"reply": reply.text}
         if reply.finish_reason:
             traced.attributes["finish_reason"] = reply.finish_reason
+        if reply.model:
+            traced.attributes["response_model"] = reply.model
         if reply.usage:
             traced.attributes["usage"] = {
                 key: reply.usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")

@@ -64,6 +64,8 @@ class Reply:
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
     refusal: str | None = None
+    model: str | None = None
+    """The model that answered, as the provider names it."""
 
     @property
     def truncated(self) -> bool:
@@ -269,7 +271,7 @@ def choose_output_mode(
     server has not refused it; scalars and lists of them cost a quarter of the tokens in prompt
     mode and parse as reliably. A plain `str` is always text. Instances are cached per schema.
     """
-    if schema.output_adapter.core_schema.get("type") == "str":
+    if schema.plain_text:
         kind: type[OutputMode] = TextOutput
     elif setting == "prompt" or (
         setting == "auto"

@@ -6,7 +6,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from ._arguments import arguments_json
 from ._output_modes import OutputMode
+from ._parsing import excerpt
 from ._settings import LLMSettings
 from ._spec import CallSchema
 
@@ -66,10 +68,11 @@ def call_messages(
 
 
 def retry_messages(reply: str, error: str, settings: LLMSettings) -> list[BaseMessage]:
-    """The rejected reply and the reason, appended to the conversation for the next attempt."""
-    return [AIMessage(reply), HumanMessage(settings.retry.format(error=error))]
+    """The rejected reply (head and tail when long) and the reason, appended for the next attempt."""
+    quoted = excerpt(reply, settings.retry_excerpt_chars)
+    return [AIMessage(quoted), HumanMessage(settings.retry.format(error=error))]
 
 
 def render_arguments(schema: CallSchema, value: Any, settings: LLMSettings) -> str:
-    """The input value as JSON, compact unless an indent is set."""
-    return schema.input_adapter.dump_json(value, indent=settings.json_indent, fallback=repr).decode()
+    """The input value as JSON, compact unless an indent is set; checked first (`ArgumentError`)."""
+    return arguments_json(schema, value, settings.json_indent)

@@ -25,7 +25,7 @@ _TEMPLATE_FIELDS = {
 
 
 class LLMSettings(BaseModel):
-    """How calls are prompted and retried; a tracked hyperparameter named `llm_strategy._settings`.
+    """How calls are prompted and retried; library-wide it is the tracked entry `llm_strategy.settings`.
 
     Example:
         ```python
@@ -55,6 +55,11 @@ class LLMSettings(BaseModel):
         description="Sent after a reply that failed to parse or validate; {error} is the reason.",
     )
     max_attempts: int = Field(3, ge=1, le=20, description="Replies requested before giving up.")
+    retry_excerpt_chars: int = Field(
+        2000,
+        ge=200,
+        description="Most characters of a rejected reply quoted back on retry (its head and tail).",
+    )
     output_mode: OutputMode = Field(
         "auto",
         description=(
@@ -82,7 +87,18 @@ class LLMSettings(BaseModel):
 
 
 SETTINGS: TrackedHyperparameters = register("llm_strategy.settings", LLMSettings)
-"""The library-wide settings; a function decorated with `settings=` uses its own instead."""
+"""The library-wide `LLMSettings` as a tracked entry, public as `llm_strategy.settings`.
+
+A function decorated with `settings=` uses its own instead.
+
+Example:
+    ```python
+    hparams = Hyperparameters()
+    hparams[llm_strategy.settings].max_attempts = 5
+    with hparams:
+        summarize(model, text)   # retries up to 5 times
+    ```
+"""
 
 
 def settings_in_force(pinned: LLMSettings | None) -> LLMSettings:

@@ -8,12 +8,12 @@ import inspect
 import threading
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field, is_dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticCustomError, PydanticUndefined
 from typing_extensions import TypedDict
 
 from ._descriptions import apply_descriptions, described_keys, input_fields
@@ -21,9 +21,9 @@ from ._docstrings import parse_docstring
 from ._generics import bind_type_vars, substitute, type_vars_in
 from ._parsing import RETURN_FIELD
 from ._schema import Outline, compact_json_schema, has_objects, json_schema_of, native_form
-from .errors import DefinitionError
+from .errors import ArgumentError, DefinitionError
 
-__all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "describe_call"]
+__all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "Parameter", "describe_call"]
 
 InputStyle = Literal["parameters", "explicit"]
 """`parameters`: the arguments become one object; `explicit`: the single argument is the input."""
@@ -33,7 +33,9 @@ Instructions = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
-class _Parameter:
+class Parameter:
+    """An input parameter: `self` for methods, then the stub's (model and `_` parameters excluded)."""
+
     name: str
     annotation: Any
     default: Any  # `inspect.Parameter.empty` when required
@@ -66,6 +68,12 @@ class CallSchema:
     """Whether a native reply is `{"return_value": ...}` (else it is the output itself)."""
     structured: bool
     """Whether the output holds an object anywhere (not only scalars and lists of them)."""
+    plain_text: bool
+    """Whether the output is a plain `str` (read as text; an empty reply is rejected)."""
+    parameters: tuple[Parameter, ...] = ()
+    """The input parameters with their bound types; one when the input is one explicit object."""
+    explicit: bool = False
+    """Whether the input is the single parameter's value rather than an object of all of them."""
     rendered: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """Prompt parts rendered from this schema, keyed by whoever renders them."""
 
@@ -106,7 +114,7 @@ class FunctionSpec:
         self._docstring = parse_docstring(docstring)
         self.docstring = self._docstring.text or docstring
         self._check_signature(drops_first)
-        self._resolved: tuple[tuple[_Parameter, ...], Any] | None = None
+        self._resolved: tuple[tuple[Parameter, ...], Any] | None = None
         with contextlib.suppress(NameError):  # a name defined later: resolved at the first call
             self._resolve()
 
@@ -153,7 +161,7 @@ class FunctionSpec:
             )
         self._input_names = [parameter.name for parameter in parameters if not parameter.name.startswith("_")]
 
-    def _resolve(self) -> tuple[tuple[_Parameter, ...], Any]:
+    def _resolve(self) -> tuple[tuple[Parameter, ...], Any]:
         """Resolve annotations (strings included) and check type variables; cached."""
         if self._resolved is not None:
             return self._resolved
@@ -164,10 +172,10 @@ class FunctionSpec:
         for name in self._input_names:
             default = self.signature.parameters[name].default
             described = _described(hints[name], default, self._docstring.parameters.get(name))
-            parameters.append(_Parameter(name, described, default))
+            parameters.append(Parameter(name, described, default))
         if self._instance_type is not None:
             parameters.insert(
-                0, _Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty)
+                0, Parameter("self", _instance_annotation(self._instance_type), inspect.Parameter.empty)
             )
         return_annotation = _described(hints["return"], None, self._docstring.returns)
         bindable = {type_var for parameter in parameters for type_var in type_vars_in(parameter.annotation)}
@@ -182,7 +190,7 @@ class FunctionSpec:
         self._type_vars = tuple(sorted(bindable, key=lambda type_var: type_var.__name__))
         return self._resolved
 
-    def resolved(self) -> tuple[tuple[_Parameter, ...], Any]:
+    def resolved(self) -> tuple[tuple[Parameter, ...], Any]:
         """The input parameters and the return annotation; an unknown name is a `DefinitionError`."""
         try:
             return self._resolve()
@@ -199,7 +207,33 @@ class FunctionSpec:
                 arguments.update(kwargs)
                 if self._required_names <= arguments.keys():
                     return arguments
-        return self.signature.bind(*args, **kwargs).arguments  # raises the usual TypeError
+        try:
+            return self.signature.bind(*args, **kwargs).arguments
+        except TypeError as error:
+            raise self._binding_error(args, kwargs, error) from None
+
+    def _binding_error(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any], error: TypeError
+    ) -> ArgumentError:
+        """Why the arguments do not bind: a forgotten model, or what Python says."""
+        from langchain_core.language_models import BaseLanguageModel  # only a failed call needs these
+
+        from ._models import Conversation
+
+        first = args[0] if args else kwargs.get(self.model_parameter or "")
+        looks_like_model = isinstance(first, BaseLanguageModel | Conversation) or (
+            isinstance(first, str) and ":" in first
+        )
+        if self.model_parameter and not looks_like_model:
+            with contextlib.suppress(TypeError):
+                self.signature.bind(None, *args, **kwargs)
+                return ArgumentError(
+                    f"{self.name}: the model argument is missing; pass it first, {self.name}(model, ...): "
+                    "a langchain model, a ChatChain or a 'provider:model' string.",
+                    function_name=self.name,
+                    parameter=self.model_parameter,
+                )
+        return ArgumentError(f"{self.name}: {error}.", function_name=self.name)
 
     def input_value(self, arguments: Mapping[str, Any], instance: Any = None) -> Any:
         """The value sent as input: one object of all arguments, or the explicit input object."""
@@ -256,14 +290,16 @@ class FunctionSpec:
 
     def _build_schema(self, binding: Mapping[TypeVar, Any], instructions: Instructions | None) -> CallSchema:
         parameters, return_annotation = self.resolved()
-        if self.input_style == "explicit":
-            input_type = substitute(parameters[0].annotation, binding)
+        bound = tuple(replace(p, annotation=substitute(p.annotation, binding)) for p in parameters)
+        explicit = self.input_style == "explicit"
+        if explicit:
+            input_type = bound[0].annotation
         else:
-            fields = {p.name: substitute(p.annotation, binding) for p in parameters}
-            input_type = _typed_dict(f"{self.name}_input", fields)
+            input_type = _typed_dict(f"{self.name}_input", {p.name: p.annotation for p in bound})
         docstring, descriptions = instructions or (self.docstring, {})
         output_type = substitute(return_annotation, binding)
-        return describe_call(self.name, docstring, input_type, output_type, dict(descriptions))
+        schema = describe_call(self.name, docstring, input_type, output_type, dict(descriptions))
+        return replace(schema, parameters=bound, explicit=explicit)
 
 
 def describe_call(
@@ -276,9 +312,12 @@ def describe_call(
     """Adapters, outlines and the native schema of one input and output type."""
     envelope = _typed_dict(f"{name}_output", {RETURN_FIELD: output_type})
     both = _typed_dict(f"{name}_io", {"input": input_type, "output": output_type})
+    plain_text = _is_plain_str(output_type)
     try:
         input_adapter: TypeAdapter[Any] = TypeAdapter(input_type)
-        output_adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+        output_adapter: TypeAdapter[Any] = TypeAdapter(
+            Annotated[output_type, AfterValidator(_not_blank)] if plain_text else output_type
+        )
         combined = json_schema_of(TypeAdapter(both))
         reply = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
     except Exception as error:  # pydantic's many schema errors all mean the same thing here
@@ -303,7 +342,24 @@ def describe_call(
         native_schema=native,
         native_enveloped=enveloped,
         structured=has_objects(reply["properties"][RETURN_FIELD]),
+        plain_text=plain_text,
     )
+
+
+def _is_plain_str(output_type: Any) -> bool:
+    """Whether the output is `str` (described or not): its reply is text, and must not be empty.
+
+    A function whose result may be empty says so with `Optional[str]`.
+    """
+    while typing.get_origin(output_type) is Annotated:
+        output_type = typing.get_args(output_type)[0]
+    return output_type is str
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank_text", "The reply is empty; the answer must be some text")
+    return text
 
 
 def _typed_dict(name: str, fields: dict[str, Any]) -> Any:
@@ -352,12 +408,16 @@ def _has_description(annotation: Any) -> bool:
     return any(isinstance(item, FieldInfo) and item.description for item in metadata)
 
 
-def _default_of(function_name: str, parameter: _Parameter) -> Any:
+def _default_of(function_name: str, parameter: Parameter) -> Any:
     default = parameter.default
     if isinstance(default, FieldInfo):
         if default.default_factory is not None:
             return default.default_factory()  # type: ignore[call-arg]
         default = default.default
     if default is inspect.Parameter.empty or default is PydanticUndefined:
-        raise TypeError(f"{function_name}() missing required argument: {parameter.name!r}")
+        raise ArgumentError(
+            f"{function_name}: missing a required argument: {parameter.name!r}.",
+            function_name=function_name,
+            parameter=parameter.name,
+        )
     return default

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models import BaseLanguageModel
+from langchain_core.language_models import BaseLanguageModel, BaseLLM
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
@@ -56,7 +56,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
             {"role": message.type, "content": message.content}
             for message in (messages[0] if messages else [])
         ]
-        self._start(serialized, {"messages": sent}, run_id, kwargs)
+        self._start(serialized, {"messages": sent}, run_id, kwargs, "chat")
 
     def on_llm_start(
         self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID, **kwargs: Any
@@ -67,6 +67,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
             {"messages": [{"role": "prompt", "content": prompt} for prompt in prompts]},
             run_id,
             kwargs,
+            "text_completion",
         )
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
@@ -95,7 +96,12 @@ class TraceCallbackHandler(BaseCallbackHandler):
             opened.finish(error=error)
 
     def _start(
-        self, serialized: dict[str, Any], inputs: dict[str, Any], run_id: UUID, kwargs: dict[str, Any]
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        run_id: UUID,
+        kwargs: dict[str, Any],
+        operation: str,
     ) -> None:
         try:
             metadata = kwargs.get("metadata") or {}
@@ -106,6 +112,7 @@ class TraceCallbackHandler(BaseCallbackHandler):
                 "model": model,
                 "provider": metadata.get("ls_provider"),
                 "params": {key: value for key, value in parameters.items() if key not in _SKIPPED_PARAMETERS},
+                "operation": operation,
             }
             opened = start_span(str(name), "llm", inputs=inputs, attributes=attributes)
         except Exception:
@@ -180,7 +187,7 @@ class request_span:
 def _model_attributes(
     model: BaseLanguageModel[Any], attempt: int, output: OutputMode | None
 ) -> dict[str, Any]:
-    """Model name, provider, sampling parameters, the output mode and, in native mode, the schema sent."""
+    """Model name, provider, operation, sampling parameters, output mode and (native mode) the schema."""
     fields = vars(model)  # pydantic keeps field values here; getattr on a missing one raises internally
     parameters = {name: fields.get(name) for name in _SAMPLING_PARAMETERS}
     attributes = {
@@ -188,6 +195,7 @@ def _model_attributes(
         "provider": getattr(model, "_llm_type", None),
         "params": {name: value for name, value in parameters.items() if value is not None},
         "attempt": attempt,
+        "operation": "text_completion" if isinstance(model, BaseLLM) else "chat",
     }
     if output is not None:
         attributes["output_mode"] = output.name

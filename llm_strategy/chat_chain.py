@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from langchain_core.language_models import BaseLanguageModel
+from langchain_core.language_models import BaseLanguageModel, BaseLLM
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from ._adapters import LLMAsChatModel
 from ._attempts import Attempts, Outcome, attempts, run, run_async
 from ._models import Conversation, ModelSpec, resolve_model, send, send_async
 from ._output_modes import OutputMode, choose_output_mode
@@ -23,7 +24,8 @@ T = TypeVar("T")
 class ChatChain(Conversation):
     """A conversation you can branch: `reply, chain2 = chain.query("...")` leaves `chain` as it was.
 
-    The model is anything `resolve_model` accepts; another chain continues its history.
+    The model is anything `resolve_model` accepts; another chain continues its history. A
+    text-completion model (`BaseLLM`) is wrapped in `LLMAsChatModel`, so each message keeps its role.
 
     Example:
         ```python
@@ -43,7 +45,7 @@ class ChatChain(Conversation):
             self._model: BaseLanguageModel[Any] = resolved.model
             self._messages = (*resolved.messages, *messages)
         else:
-            self._model = resolved
+            self._model = LLMAsChatModel(llm=resolved) if isinstance(resolved, BaseLLM) else resolved
             self._messages = tuple(messages)
         self._settings = settings
 
@@ -56,9 +58,14 @@ class ChatChain(Conversation):
         return self._model
 
     @property
-    def messages(self) -> tuple[BaseMessage, ...]:
-        """The conversation so far."""
-        return self._messages
+    def chat_model(self) -> BaseLanguageModel[Any]:
+        """The 2.2.0 name of `model`."""
+        return self._model
+
+    @property
+    def messages(self) -> list[BaseMessage]:
+        """The conversation so far (a new list: changing it leaves the chain as it was)."""
+        return list(self._messages)
 
     @property
     def response(self) -> str:
@@ -72,16 +79,24 @@ class ChatChain(Conversation):
         """A chain with the same history, to continue in another direction."""
         return ChatChain(self._model, self._messages, self._settings)
 
-    def query(self, question: str) -> tuple[str, ChatChain]:
-        """Ask and return the reply text with the extended chain."""
+    def query(self, question: str, model_args: Mapping[str, Any] | None = None) -> tuple[str, ChatChain]:
+        """Ask and return the reply text with the extended chain; `model_args` go to the model's call.
+
+        Example:
+            ```python
+            answer, chain = chain.query("Name a prime number.", model_args={"stop": ["\n"]})
+            ```
+        """
         messages = (*self._messages, HumanMessage(question))
-        reply = send(self._model, messages)
+        reply = send(self._model, messages, model_args=model_args)
         return reply.text, self._extended(messages, reply.text)
 
-    async def aquery(self, question: str) -> tuple[str, ChatChain]:
+    async def aquery(
+        self, question: str, model_args: Mapping[str, Any] | None = None
+    ) -> tuple[str, ChatChain]:
         """`query` through the model's async API."""
         messages = (*self._messages, HumanMessage(question))
-        reply = await send_async(self._model, messages)
+        reply = await send_async(self._model, messages, model_args=model_args)
         return reply.text, self._extended(messages, reply.text)
 
     def structured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:

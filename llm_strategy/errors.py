@@ -2,8 +2,9 @@
 
 ```
 TypeError
-└── DefinitionError           the code we were given cannot be implemented (names the fix)
-    └── TypeVarBindingError   call arguments bind a type variable inconsistently, or not at all
+├── DefinitionError           the code we were given cannot be implemented (names the fix)
+│   └── TypeVarBindingError   call arguments bind a type variable inconsistently, or not at all
+└── ArgumentError             a call's arguments do not fit the parameters or cannot be sent as JSON
 Exception
 └── LLMCallError              the model misbehaved while a call ran
     ├── OutputParseError      no reply could be parsed and validated; carries every reply and error
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from llm_hyperparameters._errors import DefinitionError
 
 __all__ = [
+    "ArgumentError",
     "DefinitionError",
     "LLMCallError",
     "ModelRefusalError",
@@ -37,6 +39,20 @@ __all__ = [
 
 class TypeVarBindingError(DefinitionError):
     """The arguments of a call bind a type variable to two types, or leave it unbound."""
+
+
+class ArgumentError(TypeError):
+    """The arguments of a call do not fit its parameters; raised before anything is sent.
+
+    The message names the function, the parameter and the expected type: a value that does not
+    validate, one JSON cannot carry (bytes that are not UTF-8, a lone surrogate, a cycle, nesting
+    too deep), a missing model or a missing argument.
+    """
+
+    def __init__(self, message: str, *, function_name: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.function_name = function_name
+        self.parameter = parameter
 
 
 class LLMCallError(Exception):

@@ -12,7 +12,7 @@ def test_query_returns_a_new_chain_and_leaves_the_old_one():
     chain = ChatChain(model)
     reply, chain1 = chain.query("Capital of France?")
     assert reply == "Paris." and chain1.response == "Paris."
-    assert chain.messages == ()
+    assert chain.messages == []
     reply2, chain2 = chain1.query("Population?")
     assert reply2 == "About 2 million."
     assert [m.text for m in chain2.messages] == [

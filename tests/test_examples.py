@@ -1,6 +1,7 @@
 """The examples run offline, and the linear-regression protocols stop where they should."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,75 @@ def test_examples_run_offline(script, tmp_path):
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "SyntheticChatModel" in completed.stdout  # each says clearly that it runs offline
+
+
+def test_the_demo_says_it_deletes_a_previous_run_and_keeps_a_finished_real_one(tmp_path, capsys):
+    from meta_optimization import REAL_MODEL_MARK, clear_run_directory
+
+    offline = tmp_path / "offline"
+    (offline / "steps").mkdir(parents=True)
+    clear_run_directory(offline, overwrite=False)
+    assert not offline.exists()
+    assert capsys.readouterr().out == (
+        f"Deleting the previous run in {offline} (pass --resume to continue it instead).\n"
+    )
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / REAL_MODEL_MARK).write_text("openai:gpt-4o-mini")
+    with pytest.raises(SystemExit, match="holds a finished run made with openai:gpt-4o-mini; keeping it"):
+        clear_run_directory(real, overwrite=False)
+    assert (real / REAL_MODEL_MARK).exists()
+    clear_run_directory(real, overwrite=True)
+    assert not real.exists()
+
+
+SCRIPTS = sorted(path.name for path in EXAMPLES.glob("*.py") if path.name != "common.py")
+HELP_PROBE = """
+import contextlib, io, json, runpy, sys
+sys.path.insert(0, sys.argv[1])
+texts = {}
+for script in sys.argv[2:]:
+    sys.argv = [script, "--help"]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        runpy.run_path(f"{sys.path[0]}/{script}", run_name="__main__")
+    texts[script] = out.getvalue()
+print(json.dumps(texts))
+"""
+
+
+@pytest.fixture(scope="module")
+def help_texts():
+    """Every example's `--help`, from one interpreter (the imports are paid once)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE, str(EXAMPLES), *SCRIPTS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_option_has_help_and_the_docstring_names_it(script, help_texts):
+    text = help_texts[script]
+    docstring = (EXAMPLES / script).read_text().split('"""')[1]
+    options = set(re.findall(r"(--[a-z][a-z-]*)", text)) - {"--help"}
+    assert options == set(re.findall(r"(--[a-z][a-z-]*)", docstring)), "the docstring's options"
+    entries = re.split(r"\n(?=  -)", text.split("options:")[1])
+    for entry in filter(str.strip, entries):
+        first, *continued = entry.strip("\n").splitlines()
+        assert re.search(r"\S {2,}\S", first.strip()) or continued, f"{script}: no help text for {first}"
+
+
+def test_the_readme_quick_start_prints_what_the_readme_says(tmp_path):
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1]
+    code = quick_start.split("```python\n", 1)[1].split("```", 1)[0]
+    printed = quick_start.split("Offline it prints\n\n```text\n", 1)[1].split("```", 1)[0]
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True
+    )
+    assert completed.stdout == printed

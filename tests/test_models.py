@@ -1,11 +1,11 @@
 """Model resolution, output-mode choice, text-completion models, and provider failures."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.fake import FakeListLLM
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from llm_strategy import DefinitionError, LLMSettings, ProviderError, llm_function, resolve_model
 from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
@@ -132,3 +132,27 @@ def test_provider_exceptions_become_provider_errors():
     assert isinstance(caught.value.__cause__, ConnectionError)
     with pytest.raises(ProviderError, match="boom"):
         add(scripted(RuntimeError("boom")), 1, 2)
+
+
+def test_text_completion_models_get_role_marked_turns_and_a_stop_word():
+    from langchain_core.language_models import BaseLLM
+    from langchain_core.outputs import Generation, LLMResult
+
+    class Recording(BaseLLM):
+        offline: ClassVar[bool] = True  # answers in-process
+        sent: list[Any] = Field(default_factory=list)
+
+        @property
+        def _llm_type(self) -> str:
+            return "recording"
+
+        def _generate(self, prompts: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+            self.sent.append((prompts[0], stop))
+            return LLMResult(generations=[[Generation(text='{"return_value": 3}<|im_end|>')]])
+
+    llm = Recording()
+    assert add(llm, 1, 2) == 3
+    [(prompt, stop)] = llm.sent
+    assert prompt.startswith("<|im_start|>system\nadd: Add two numbers.")
+    assert prompt.endswith('<|im_start|>user\n{"a":1,"b":2}<|im_end|><|im_start|>assistant\n')
+    assert stop == ["<|im_end|>"]

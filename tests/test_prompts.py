@@ -9,7 +9,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field
 
-from llm_strategy import LLMSettings, llm_function
+from llm_strategy import ArgumentError, LLMSettings, llm_function
 
 from .helpers import scripted
 
@@ -70,7 +70,7 @@ def test_required_field_default_must_be_given():
         """Summarize."""
         raise NotImplementedError
 
-    with pytest.raises(TypeError, match="missing required argument: 'text'"):
+    with pytest.raises(ArgumentError, match="summarize: missing a required argument: 'text'"):
         summarize(scripted())
 
 

@@ -1,12 +1,15 @@
-"""Stub detection on bytecode, on every Python 3.11+ interpreter the machine has."""
+"""Stub detection on bytecode, through the decorators, and on every Python 3.11+ interpreter at hand."""
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from llm_strategy._stubs import is_stub, unwrap_member
+from llm_strategy import DefinitionError, LLMFunction, llm_function, llm_strategy
+
+from .helpers import scripted
 
 
 def with_docstring(x: int) -> int:
@@ -69,9 +72,15 @@ def shadowed():
     return inner
 
 
-@pytest.mark.parametrize("function", [with_docstring, bare_class, with_message, async_stub, with_comment])
+@pytest.mark.parametrize("function", [with_docstring, with_message, async_stub])
 def test_stubs_are_recognized(function):
-    assert is_stub(function)
+    assert isinstance(llm_function(function), LLMFunction)
+
+
+@pytest.mark.parametrize("function", [bare_class, with_comment])
+def test_stubs_without_a_docstring_pass_the_stub_check_and_ask_for_one(function):
+    with pytest.raises(DefinitionError, match=f"^{function.__name__}: a docstring is required"):
+        llm_function(function)
 
 
 @pytest.mark.parametrize(
@@ -87,14 +96,42 @@ def test_stubs_are_recognized(function):
     ],
 )
 def test_code_is_not_a_stub(function):
-    assert not is_stub(function)
+    with pytest.raises(DefinitionError, match=f"^{function.__name__}: the body has code"):
+        llm_function(function)
 
 
-def test_members_are_unwrapped():
-    assert unwrap_member(staticmethod(with_docstring)) is with_docstring
-    assert unwrap_member(classmethod(with_docstring)) is with_docstring
-    assert unwrap_member(property(with_docstring)) is with_docstring
-    assert unwrap_member(42) is None
+@dataclass
+class Polygon:
+    sides: int
+    limit = 42
+
+    @staticmethod
+    def name_of(sides: int) -> str:
+        """The name of a polygon with this many sides."""
+        raise NotImplementedError
+
+    @classmethod
+    def most_sides(cls) -> int:
+        """The most sides a named polygon has."""
+        raise NotImplementedError
+
+    @property
+    def angle_sum(self) -> int:
+        """The sum of the interior angles in degrees."""
+        raise NotImplementedError
+
+    def perimeter(self, side: float) -> float:
+        return self.sides * side
+
+
+def test_stub_members_are_unwrapped_and_implemented_and_the_rest_stays():
+    model = scripted('{"return_value": "pentagon"}', '{"return_value": 10}', '{"return_value": 540}')
+    Strategy = llm_strategy(model)(Polygon)
+    assert Strategy.name_of(5) == "pentagon"
+    assert Strategy.most_sides() == 10
+    assert Strategy(5).angle_sum == 540
+    assert Strategy(5).perimeter(2.0) == 10.0 and Strategy.limit == 42
+    assert len(model.calls) == 3
 
 
 PROBE = """

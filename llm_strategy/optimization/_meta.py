@@ -156,6 +156,7 @@ class _MetaSteps:
     """One meta-optimization run's state: records, decisions, the best so far, the optimizer's view."""
 
     best_label = "best mean"
+    start_name = "seed runs"
 
     def __init__(self, optimizer: MetaOptimizer, session: Session) -> None:
         self.o, self.session = optimizer, session
@@ -241,7 +242,8 @@ class _MetaSteps:
                 f"task run {run_id}",
                 run_task,
                 (
-                    f"task run {run_id}",
+                    run_id,
+                    step,
                     self.o.task,
                     self.o.job_model,
                     parameters,
@@ -256,7 +258,7 @@ class _MetaSteps:
 
         def done(job: Job, result: JobResult) -> None:
             run_id = job.key.rsplit(" ", 1)[-1]
-            parameters, hyperparameters = job.arguments[3], job.arguments[4]
+            parameters, hyperparameters = job.arguments[4], job.arguments[5]
             outcome = result.outcome
             if isinstance(outcome, WorkerFailure):
                 outcome = TaskOutcome(hyperparameters, None, outcome.message, [], 0.0, None, None)

@@ -139,5 +139,7 @@ class OptimizationStep(BaseModel, Generic[T_TaskParameters, T_TaskResults, T_Hyp
 class ImprovementProbability(BaseModel):
     """How likely the next steps are to find better hyperparameters."""
 
-    considerations: list[str] = Field(..., description="The considerations for potential improvements.")
+    considerations: list[str] = Field(
+        ..., description="The considerations for potential improvements.", min_length=1
+    )
     probability: float = Field(..., ge=0, le=1, description="The probability of improvement.")

@@ -106,6 +106,7 @@ def search(
 
 class _SearchSteps(Generic[X]):
     best_label = "best"
+    start_name = "start"
 
     def __init__(
         self,
@@ -155,13 +156,8 @@ class _SearchSteps(Generic[X]):
             record_id = f"{number:03d}-{index:02d}"
             if record_id not in self.records:
                 shown = self.adapter.dump_python(x, mode="json")
-                jobs.append(
-                    Job(
-                        f"evaluate {record_id}",
-                        evaluate_candidate,
-                        (f"evaluate {record_id}", self.f, x, shown),
-                    )
-                )
+                arguments = (record_id, number, self.f, x, shown)
+                jobs.append(Job(f"evaluate {record_id}", evaluate_candidate, arguments))
 
         def done(job: Job, result: JobResult) -> None:
             record_id = job.key.rsplit(" ", 1)[-1]
@@ -170,7 +166,7 @@ class _SearchSteps(Generic[X]):
             record = self.record_type(
                 id=record_id,
                 step=number,
-                x=job.arguments[2],
+                x=job.arguments[3],
                 score=score,
                 feedback=feedback,
                 worker=result.worker,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from typing_extensions import Unpack
@@ -19,7 +19,7 @@ from .._models import resolve_model
 from ._engine import Evaluated, RunOptions, ask
 from ._search import Direction, SearchResult, StopWhen, search
 
-__all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run"]
+__all__ = ["Attempt", "Candidate", "ProposalRequest", "propose_solutions", "run", "solution_text"]
 
 _FENCE = re.compile(r"```[\w+-]*\s*\n(.*?)```", re.DOTALL)
 
@@ -53,7 +53,9 @@ class Candidate(BaseModel):
 
 
 @llm_explicit_function
-def propose_solutions(model: Any, request: ProposalRequest) -> list[Candidate]:
+def propose_solutions(
+    model: Any, request: ProposalRequest
+) -> Annotated[list[Candidate], Field(min_length=1)]:
     """Propose new candidate solutions that should score better than every attempt so far.
 
     Learn from the scores and the feedback. Each candidate must differ from the attempts and

@@ -323,6 +323,7 @@ def run(
 
 class _TextGradSteps:
     best_label = "best"
+    start_name = "start"
 
     def __init__(
         self,

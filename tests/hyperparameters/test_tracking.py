@@ -158,7 +158,7 @@ def test_methods_and_async_functions_are_tracked():
 @pytest.mark.parametrize(
     ("source", "match"),
     [
-        ("def f(x, _a: int = 1): ...", "'_a' must be keyword-only"),
+        ("def f(_a: int = 1, /): ...", "'_a' must be keyword-only"),
         ("def f(x, *, _a=1): ...", "'_a' has no type annotation"),
         ("def f(x, *, _a: int): ...", "'_a' has no default"),
         ("def f(x, *, _a: int = Field(description='d')): ...", "'_a' has no default"),

@@ -3,7 +3,9 @@ duplicates, failed runs, what a user sees, and executors."""
 
 import json
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +16,6 @@ from llm_strategy.optimization import (
     blackbox,
     optimize_hyperparameters,
 )
-from llm_strategy.optimization._engine import RunInfo, RunStore
-from llm_strategy.optimization._engine._store import default_directory
 from llm_strategy.testing import ScriptedChatModel
 
 from .tasks import QUIET_SUGGESTION, crash_worker, optimizer_replying, shout, volume_score, where_am_i
@@ -73,15 +73,29 @@ def test_run_format_versions_other_than_ours_are_a_clear_resume_error(tmp_path):
 
 
 def test_a_locked_run_directory_is_refused_at_once(tmp_path):
-    holder = RunStore(tmp_path / "run")
-    holder.open(RunInfo(kind="blackbox", task="T"), resume=False)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(x):
+        started.set()
+        release.wait(30)
+        return length(x)
+
+    first = threading.Thread(
+        target=blackbox.run,
+        args=("T", "Q", slow, "ab"),
+        kwargs={"max_steps": 1, "model": proposer(["abc"]), **options(tmp_path)},
+    )
+    first.start()
     try:
+        assert started.wait(30)
         with pytest.raises(RunLockedError, match="in use by another process"):
             blackbox.run(
                 "T", "Q", length, "ab", max_steps=1, model=proposer(["abc"]), resume=True, **options(tmp_path)
             )
     finally:
-        holder.close()
+        release.set()
+        first.join()
+    assert (tmp_path / "run" / "result.json").exists()  # the first run finished undisturbed
 
 
 def test_leftovers_of_killed_writes_are_removed_on_resume(tmp_path):
@@ -96,9 +110,14 @@ def test_leftovers_of_killed_writes_are_removed_on_resume(tmp_path):
 
 def test_default_run_directories_never_collide(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    first, second = default_directory("meta", "tasks.shout"), default_directory("meta", "tasks.shout")
-    assert first != second and first.is_dir() and second.is_dir()
-    assert second.name == f"{first.name}-2" and first.parent.name == "runs"
+    common = {"max_steps": 1, "wandb": False, "progress": False}
+    first = blackbox.run("Grow", "Q", length, "ab", model=proposer(["abc"]), **common)
+    second = blackbox.run("Grow", "Q", length, "ab", model=proposer(["abc"]), **common)
+    assert first.run_directory != second.run_directory
+    assert first.run_directory.parent == second.run_directory.parent == Path("runs")
+    assert first.run_directory.name.startswith("blackbox-Grow-") and second.history == first.history
+    if second.run_directory.name.startswith(first.run_directory.name):  # started in the same second
+        assert second.run_directory.name == f"{first.run_directory.name}-2"
 
 
 def test_repeated_suggestions_are_recorded_as_duplicates_and_the_optimizer_is_told(tmp_path):

@@ -3,7 +3,12 @@
 from dataclasses import dataclass
 from typing import assert_type
 
+from langchain_core.messages import BaseMessage
+
+import llm_strategy as llm_strategy_package
+from llm_hyperparameters import Hyperparameter, TrackedHyperparameters, track_hyperparameters
 from llm_strategy import ChatChain, LLMFunction, llm_function, llm_strategy
+from llm_strategy.llm_function import llm_function as old_llm_function
 from llm_strategy.testing import SyntheticChatModel
 
 
@@ -42,3 +47,20 @@ async def uses() -> None:
     assert_type(reply, str)
     value, _ = chain.structured_query("How many?", int)
     assert_type(value, int)
+    assert_type(chain.messages, list[BaseMessage])
+    assert_type(llm_strategy_package.settings, TrackedHyperparameters)
+    assert_type(double(model, 2), int)  # the 2.2.0 path gives the same typed decorator
+
+
+@old_llm_function
+def double(model: object, x: int) -> int:
+    """Double x."""
+    raise NotImplementedError
+
+
+@track_hyperparameters
+def tuned(x: int) -> float:
+    """A tracked function with a body hyperparameter."""
+    scale = Hyperparameter("scale") @ 2.0
+    assert_type(scale, float)
+    return x * scale

@@ -300,7 +300,8 @@ class TaskOutcome:
 
 
 def run_task(
-    name: str,
+    run_id: str,
+    step: int,
     task: Task,
     model: Any,
     parameters: dict[str, Any],
@@ -316,7 +317,8 @@ def run_task(
     scope = Hyperparameters(hyperparameters)
     return_value: Any = None
     exception: str | None = None
-    with span(name, inputs=parameters) as opened:
+    run = {"task_run_id": run_id, "step": step}
+    with span(f"task run {run_id}", inputs=parameters, attributes={"optimization": run}) as opened:
         try:
             with scope:
                 return_value = task.call(resolve_model(model) if model is not None else None, typed)
@@ -326,14 +328,17 @@ def run_task(
     chains = chat_chains(recorded, opened) if recorded is not None and opened is not None else []
     used = scope.model_dump()
     shown = {name: values for name, values in used.items() if (name in tuned if tuned else name != SETTINGS)}
-    run = parametrized(TaskRun, task.parameters_type, task.result_type, dict[str, Any])(
+    typed_run = parametrized(TaskRun, task.parameters_type, task.result_type, dict[str, Any])(
         task_parameters=typed,
         hyperparameters=shown,
         all_chat_chains={"requests": [request.model_dump() for request in chains]},
         return_value=return_value,
         exception=exception,
     )
-    score, evaluation = evaluate(evaluator, run)
+    with span(f"evaluate {run_id}", attributes={"optimization": run}) as scored:
+        score, evaluation = evaluate(evaluator, typed_run)
+        if scored is not None:
+            scored.attributes["optimization"] = {**run, "score": score}
     return TaskOutcome(
         hyperparameters=used,
         return_value=to_jsonable_python(return_value, fallback=repr),
@@ -397,12 +402,16 @@ def evaluate(evaluator: Callable[[Any], Any] | None, task_run: Any) -> tuple[flo
 # -- a candidate evaluation ----------------------------------------------------------------------------
 
 
-def evaluate_candidate(name: str, f: Callable[[Any], Any], x: Any, shown: Any) -> tuple[float | None, str]:
+def evaluate_candidate(
+    record_id: str, step: int, f: Callable[[Any], Any], x: Any, shown: Any
+) -> tuple[float | None, str]:
     """`f(x)` under its own span (inputs: `shown`, the candidate as JSON)."""
-    with span(name, inputs={"x": shown}) as opened:
+    run = {"task_run_id": record_id, "step": step}
+    with span(f"evaluate {record_id}", inputs={"x": shown}, attributes={"optimization": run}) as opened:
         score, feedback = score_candidate(f, x)
         if opened is not None:
             opened.outputs = {"score": score, "feedback": feedback}
+            opened.attributes["optimization"] = {**run, "score": score}
     return score, feedback
 
 

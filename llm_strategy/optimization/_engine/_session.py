@@ -64,6 +64,7 @@ class Steps(Protocol[R]):
     """An optimizer's step, and what the session asks of it."""
 
     best_label: str
+    start_name: str
 
     def load(self, session: Session) -> None:
         """Read the records of a resumed run (nothing is recorded in a new one)."""
@@ -185,7 +186,9 @@ class Session:
                     reason = steps.stop_reason() or self._exhausted(number - 1)
                     if reason is not None:
                         return reason, number - 1
-                with trace("start" if number == 0 else f"step {number}") as recorded:
+                run = {"run_id": self.store.path.name, "optimizer": self.kind, "step": number}
+                name = steps.start_name if number == 0 else f"step {number}"
+                with trace(name, attributes={"optimization": run}) as recorded:
                     self._trace = recorded
                     steps.run_step(number)
                 self._trace = None
