@@ -14,11 +14,12 @@ from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, r
 from llm_hyperparameters._tracking import stable_name
 
 from ._attempts import Attempts, Outcome, attempts, run, run_async
-from ._models import Conversation, model_override, resolve_model
+from ._models import Conversation, resolve_model
 from ._output_modes import OutputMode, choose_output_mode
 from ._prompts import call_messages, render_arguments
 from ._settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
 from ._spec import FunctionSpec, Instructions
+from ._switches import model_override
 from .errors import ArgumentError
 
 __all__ = ["LLMFunction"]
