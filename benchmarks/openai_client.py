@@ -149,7 +149,7 @@ def token_rows(encoding: Any) -> list[Row]:
                 f"{PROMPT_TARGET} (prompt before)",
                 total / PROMPT_TARGET,
                 f"<= {target}",
-                total <= target or label == "native forced",  # shown, not a target: scalars pay ~27 tokens
+                total <= target,
             )
         )
     return rows

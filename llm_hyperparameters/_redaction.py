@@ -19,8 +19,9 @@ _SECRET_NAME = re.compile(
 )
 _SECRET_VALUE = re.compile(
     r"\bsk-[A-Za-z0-9_\-]{12,}|\bBearer\s+[A-Za-z0-9._\-]{8,}|\b(?:ghp|gho|ghs|xox[abprs])[_-][A-Za-z0-9_\-]{10,}"
-    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bAKIA[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_\-]{30,}|\b(?:gsk|hf|xai|pplx|r8)_[A-Za-z0-9]{16,}"
 )
+_SECRET_MARKERS = ("sk-", "Bearer", "AKIA", "gh", "xox", "AIza", "gsk_", "hf_", "xai_", "pplx_", "r8_")
 _MIN_SECRET_LENGTH = 6
 
 
@@ -83,7 +84,7 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
-        if "sk-" in value or "Bearer" in value or "AKIA" in value or "gh" in value or "xox" in value:
+        if any(marker in value for marker in _SECRET_MARKERS):
             value = _SECRET_VALUE.sub(REDACTED, value)
         if len(value) > self.max_chars:
             value = f"{value[: self.max_chars]}…[truncated {len(value) - self.max_chars} chars]"

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from ._messages import END_OF_TURN, join_for_text_model
-from ._models import check_request_allowed
+from ._switches import check_request_allowed
 
 __all__ = ["ChatModelAsLLM", "LLMAsChatModel", "call_chat_model", "call_text_model"]
 

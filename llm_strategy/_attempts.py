@@ -15,12 +15,12 @@ from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
 from pydantic import TypeAdapter
 
-from ._models import send, send_async
-from ._output_modes import OutputMode, OutputModeRejected, Reply, fall_back_to_prompt
+from ._output_modes import OutputMode, OutputModeRejected, Reply, check_reply, fall_back_to_prompt
 from ._parsing import ReplyError
 from ._prompts import retry_messages
+from ._requests import send, send_async
 from ._settings import LLMSettings
-from .errors import ModelRefusalError, OutputParseError, OutputTruncatedError, ParseAttempt
+from .errors import OutputParseError, ParseAttempt
 
 __all__ = ["Attempts", "Outcome", "Request", "attempts", "run", "run_async"]
 
@@ -61,7 +61,8 @@ def attempts(
 ) -> Attempts:
     """Request replies until one validates into `adapter`, at most `settings.max_attempts` times.
 
-    A cut-off reply or a refusal ends the loop at once: asking again would not help.
+    A cut-off reply or a refusal ends the loop at once: asking again would not help. A server
+    that refuses native output is asked again in prompt mode when the mode was `auto`.
     """
     history = messages_for(output)
     rejected: list[ParseAttempt] = []
@@ -70,15 +71,12 @@ def attempts(
         try:
             reply = yield Request(model, history, output, attempt)
         except OutputModeRejected as refused:
+            if settings.output_mode != "auto":
+                raise  # a forced mode is the caller's choice: no silent switch
             output = fall_back_to_prompt(model, output, refused)
             history = messages_for(output)
             continue
-        if reply.refusal or reply.filtered:
-            raise ModelRefusalError(name, reply.refusal or f"finish reason {reply.finish_reason!r}")
-        if reply.truncated:
-            raise OutputTruncatedError(
-                name, limit=_output_limit(model), finish_reason=reply.finish_reason or "", reply=reply.text
-            )
+        check_reply(name, model, reply)
         try:
             return Outcome(output.value(reply, adapter), reply, history, attempt)
         except ReplyError as error:
@@ -86,15 +84,6 @@ def attempts(
             history = (*history, *retry_messages(reply.text, str(error), settings))
         attempt += 1
     raise OutputParseError(name, rejected)
-
-
-def _output_limit(model: BaseLanguageModel[Any]) -> int | None:
-    """The output token limit the model object carries, under any of the usual names."""
-    fields = vars(model)
-    for key in ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict"):
-        if isinstance(fields.get(key), int):
-            return int(fields[key])
-    return None
 
 
 def run(loop: Attempts) -> Outcome:

@@ -15,11 +15,13 @@ from llm_hyperparameters import DefinitionError, Span, TrackedHyperparameters, r
 from llm_hyperparameters._tracking import stable_name
 
 from ._attempts import Attempts, Outcome, attempts, run, run_async
-from ._models import Conversation, model_override, resolve_model
+from ._models import Conversation, resolve_model
 from ._output_modes import OutputMode, choose_output_mode
 from ._prompts import call_messages, render_arguments
 from ._settings import SETTINGS, LLMSettings, instructions_model, settings_in_force
 from ._spec import FunctionSpec, Instructions
+from ._switches import model_override
+from .errors import ArgumentError
 
 __all__ = ["LLMFunction"]
 
@@ -146,6 +148,14 @@ class LLMFunction(Generic[P, R]):
         if override is not None:
             return override
         if model_spec is not None:
+            if not isinstance(model_spec, BaseLanguageModel | Conversation | str):
+                raise ArgumentError(
+                    f"{self.spec.name}: the first argument must be the model (a langchain model, a "
+                    f"ChatChain or a 'provider:model' string), got {type(model_spec).__name__}: "
+                    f"{model_spec!r:.60}",
+                    function_name=self.spec.name,
+                    parameter=self.spec.model_parameter,
+                )
             return resolve_model(model_spec)
         if self._resolved is None:
             self._resolved = resolve_model(self._model)

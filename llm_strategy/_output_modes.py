@@ -15,6 +15,7 @@ models answer from what is asked, not from our prompt's wording.
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 import warnings
 import weakref
@@ -29,7 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ._parsing import RETURN_FIELD, ReplyError, extract_json, format_validation_error, parse_reply
 from ._schema import strict_json_schema
-from .errors import DefinitionError, ProviderError
+from .errors import DefinitionError, ModelRefusalError, OutputTruncatedError, ProviderError
 
 if TYPE_CHECKING:
     from ._spec import CallSchema
@@ -43,8 +44,11 @@ __all__ = [
     "Reply",
     "TextOutput",
     "ToolCallOutput",
+    "check_reply",
     "choose_output_mode",
     "fall_back_to_prompt",
+    "rejection_of",
+    "sent_schema",
 ]
 
 REQUEST_METADATA_KEY = "llm_strategy_request"
@@ -82,8 +86,8 @@ class OutputMode(ABC):
     """One way of asking for and reading a call's output; one instance per call schema."""
 
     name: ClassVar[ModeName]
-    describes_output: ClassVar[bool]
-    """Whether the prompt carries the output's outline."""
+    instruction: ClassVar[Literal["outline", "text", "none"]]
+    """What the prompt says about the output: its outline, "reply with text", or nothing."""
 
     def __init__(self, schema: CallSchema) -> None:
         self.schema = schema
@@ -113,7 +117,7 @@ class TextOutput(OutputMode):
     """A `str` return: the reply is the value (an accidental `{"return_value": ...}` is unwrapped)."""
 
     name = "text"
-    describes_output = False
+    instruction = "text"
 
     def value(self, reply: Reply, adapter: TypeAdapter[Any]) -> Any:
         text = reply.text.strip()
@@ -129,7 +133,7 @@ class PromptOutput(OutputMode):
     """The outline is in the prompt; the reply's JSON envelope is found, repaired and validated."""
 
     name = "prompt"
-    describes_output = True
+    instruction = "outline"
 
     @property
     def reply_schema(self) -> dict[str, Any]:
@@ -143,7 +147,7 @@ class NativeOutput(OutputMode):
     """The provider's structured output; the schema travels in the request, not in the prompt."""
 
     name: ClassVar[ModeName] = "native"
-    describes_output = False
+    instruction = "none"
     method: ClassVar[str | None] = None
     """The `method` passed to `with_structured_output` (None: the provider's default)."""
 
@@ -161,7 +165,8 @@ class NativeOutput(OutputMode):
         cached = self._kwargs.get(id(model))
         if cached is not None and cached[0]() is model:
             return cached[1]
-        assert isinstance(model, BaseChatModel), "native output is only chosen for chat models"
+        if not isinstance(model, BaseChatModel):
+            raise _NoNativeOutput(f"{type(model).__name__} is not a chat model")
         kwargs = native_request_kwargs(model, self.schema, self.method)
         with self._lock:
             self._kwargs[id(model)] = (weakref.ref(model), kwargs)
@@ -178,6 +183,20 @@ class NativeOutput(OutputMode):
             return adapter.validate_python(data)
         except ValidationError as error:
             raise ReplyError(format_validation_error(error)) from error
+
+
+def sent_schema(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema inside native request kwargs: a response format's, or the forced tool's."""
+    response_format = kwargs.get("response_format")
+    if isinstance(response_format, Mapping):
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if schema is not None:
+            return dict(schema)
+    for tool in kwargs.get("tools") or ():
+        parameters = (tool.get("function") or {}).get("parameters") if isinstance(tool, Mapping) else None
+        if parameters is not None:
+            return dict(parameters)
+    return None
 
 
 class ToolCallOutput(NativeOutput):
@@ -224,6 +243,32 @@ class OutputModeRejected(ProviderError):
     """The server refused the native output request (its response format or tools)."""
 
 
+_REJECTED_STATUS = frozenset({400, 404, 415, 422, 500, 501})
+_NATIVE_PART = re.compile(r"response_format|json_schema|tool_choice|\btools?\b|structured output", re.I)
+_REFUSAL = re.compile(
+    r"not (?:be )?supported|unsupported|does not support|doesn't support|Unrecognized request argument"
+    r"|Extra inputs are not permitted|unknown (?:field|parameter|argument)|unexpected keyword"
+    r"|Input should be 'text' or 'json_object'",
+    re.I,
+)
+
+
+def rejection_of(
+    output: OutputMode | None, status: int | None, message: str
+) -> type[OutputModeRejected] | None:
+    """`OutputModeRejected` when a failed native request says its server does not take that kind of request.
+
+    Only a refusal counts (a 4xx or 5xx naming the response format or tools together with words
+    like "not supported", or llama-cpp-python's "Input should be 'text' or 'json_object'"); an
+    invalid schema, a context overflow or a passing server error is an ordinary `ProviderError`.
+    """
+    if not isinstance(output, NativeOutput) or status not in _REJECTED_STATUS:
+        return None
+    if _NATIVE_PART.search(message) and _REFUSAL.search(message):
+        return OutputModeRejected
+    return None
+
+
 def supports_native_output(model: BaseLanguageModel[Any]) -> bool:
     """Whether the chat model offers native structured output, from its profile or its class."""
     if not isinstance(model, BaseChatModel):
@@ -240,23 +285,44 @@ def supports_native_output(model: BaseLanguageModel[Any]) -> bool:
 
 @dataclass
 class _Refusals:
-    """Model instances whose server refused native output: prompt mode from then on (weakly held)."""
+    """Servers that refused native output: prompt mode for them from then on.
 
-    models: dict[int, weakref.ref[Any]] = field(default_factory=dict)
+    A model that names its server (base URL or model name) is remembered by (client class, base
+    URL, model name), so a `"provider:model"` string resolved anew for every call does not ask
+    again; any other model is remembered as that instance (weakly). Process-wide, like the
+    server's answer.
+    """
+
+    servers: set[tuple[str, str, str]] = field(default_factory=set)
+    instances: dict[int, weakref.ref[Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __contains__(self, model: object) -> bool:
-        held = self.models.get(id(model))
+    def __contains__(self, model: BaseLanguageModel[Any]) -> bool:
+        server = _server_of(model)
+        if server is not None:
+            return server in self.servers
+        held = self.instances.get(id(model))
         return held is not None and held() is model
 
-    def add(self, model: object) -> bool:
-        """Remember the model; whether it is new."""
+    def add(self, model: BaseLanguageModel[Any]) -> bool:
+        """Remember the model's server; whether it is new."""
         with self.lock:
             if model in self:
                 return False
-            self.models[id(model)] = weakref.ref(model)
-        weakref.finalize(model, self.models.pop, id(model), None)
+            server = _server_of(model)
+            if server is not None:
+                self.servers.add(server)
+                return True
+            self.instances[id(model)] = weakref.ref(model)
+        weakref.finalize(model, self.instances.pop, id(model), None)
         return True
+
+
+def _server_of(model: BaseLanguageModel[Any]) -> tuple[str, str, str] | None:
+    fields = vars(model)
+    base = fields.get("openai_api_base") or fields.get("base_url") or fields.get("api_base") or ""
+    name = fields.get("model_name") or fields.get("model") or ""
+    return (type(model).__qualname__, str(base), str(name)) if base or name else None
 
 
 _NATIVE_REFUSED = _Refusals()
@@ -272,28 +338,26 @@ def choose_output_mode(
     mode and parse as reliably. A plain `str` is always text. Instances are cached per schema.
     """
     if schema.plain_text:
-        kind: type[OutputMode] = TextOutput
-    elif setting == "prompt" or (
-        setting == "auto"
-        and (not schema.structured or model in _NATIVE_REFUSED or not supports_native_output(model))
-    ):
-        kind = PromptOutput
-    elif not supports_native_output(model):
+        return _mode_for(schema, TextOutput)
+    if setting == "prompt":
+        return _mode_for(schema, PromptOutput)
+    supported = supports_native_output(model)
+    if setting == "auto" and (not schema.structured or not supported or model in _NATIVE_REFUSED):
+        return _mode_for(schema, PromptOutput)
+    if not supported:
         what = "a text-completion model" if isinstance(model, BaseLLM) else type(model).__name__
         raise DefinitionError(
             f"{name}: output_mode={setting!r} was forced, but {what} has no native structured output; "
             "use output_mode='auto' or 'prompt'."
         )
-    else:
-        native = _mode_for(schema, ToolCallOutput if setting == "tool_call" else NativeOutput)
-        try:
-            native.request_kwargs(model)  # derived now, once per model instance
-        except _NoNativeOutput as error:
-            if setting == "auto":
-                return _mode_for(schema, PromptOutput)
-            raise DefinitionError(f"{name}: output_mode={setting!r} was forced, but {error}") from error
-        return native
-    return _mode_for(schema, kind)
+    native = _mode_for(schema, ToolCallOutput if setting == "tool_call" else NativeOutput)
+    try:
+        native.request_kwargs(model)  # derived now, once per model instance
+    except _NoNativeOutput as error:
+        if setting == "auto":
+            return _mode_for(schema, PromptOutput)
+        raise DefinitionError(f"{name}: output_mode={setting!r} was forced, but {error}") from error
+    return native
 
 
 def _mode_for(schema: CallSchema, kind: type[OutputMode]) -> OutputMode:
@@ -303,14 +367,33 @@ def _mode_for(schema: CallSchema, kind: type[OutputMode]) -> OutputMode:
     return mode
 
 
+def check_reply(name: str, model: BaseLanguageModel[Any], reply: Reply) -> None:
+    """Raise for a reply that holds no answer: a refusal, a content filter, a cut-off at the token limit."""
+    if reply.refusal or reply.filtered:
+        raise ModelRefusalError(name, reply.refusal or f"finish reason {reply.finish_reason!r}")
+    if reply.truncated:
+        raise OutputTruncatedError(
+            name, limit=_output_limit(model), finish_reason=reply.finish_reason or "", reply=reply.text
+        )
+
+
+def _output_limit(model: BaseLanguageModel[Any]) -> int | None:
+    """The output token limit the model object carries, under any of the usual names."""
+    fields = vars(model)
+    for key in ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict"):
+        if isinstance(fields.get(key), int):
+            return int(fields[key])
+    return None
+
+
 def fall_back_to_prompt(
     model: BaseLanguageModel[Any], mode: OutputMode, error: OutputModeRejected
 ) -> OutputMode:
-    """Prompt mode for this model instance from now on; warns once per model instance."""
+    """Prompt mode for this model's server from now on; warns once per server."""
     if _NATIVE_REFUSED.add(model):
         warnings.warn(
             f"{mode.schema.name}: the server refused native structured output "
-            f"(status {error.status_code}); {type(model).__name__} uses prompt mode from now on. "
+            f"(status {error.status_code}); {type(model).__name__} uses prompt mode for it from now on. "
             "Set LLMSettings(output_mode='prompt') to skip the failed request.",
             RuntimeWarning,
             stacklevel=2,

@@ -25,7 +25,7 @@ def _instructions(schema: CallSchema, settings: LLMSettings, output: OutputMode)
     key = (settings.instructions, settings.reply_format, settings.text_format, output.name)
     message = schema.rendered.get(key)
     if message is None:
-        definitions = schema.definitions if output.describes_output else schema.input_definitions
+        definitions = schema.definitions if output.instruction == "outline" else schema.input_definitions
         schema_lines = "\n".join([*definitions, schema.input_outline])
         text = settings.instructions.format(name=schema.name, docstring=schema.docstring, schema=schema_lines)
         reply = reply_instruction(schema, settings, output)
@@ -34,17 +34,14 @@ def _instructions(schema: CallSchema, settings: LLMSettings, output: OutputMode)
 
 
 def reply_instruction(schema: CallSchema, settings: LLMSettings, output: OutputMode) -> str:
-    """How to answer: the JSON envelope around the output's outline (prompt mode), or plain text.
-
-    Native output needs no words: the schema travels in the request.
-    """
-    if output.name == "native":
+    """How to answer, as the mode asks: the JSON envelope around the output's outline, plain text,
+    or nothing (native output carries its schema in the request)."""
+    if output.instruction == "outline":
+        text = settings.reply_format.format(output=schema.output_outline)
+    elif output.instruction == "text":
+        text = settings.text_format
+    else:
         return ""
-    text = (
-        settings.reply_format.format(output=schema.output_outline)
-        if output.describes_output
-        else settings.text_format
-    )
     return f"{text} // {schema.output_comment}" if schema.output_comment and text else text
 
 

@@ -255,15 +255,20 @@ _STRICT_KEYWORDS = frozenset(
 )  # fmt: skip
 
 
-def has_objects(node: Any) -> bool:
-    """Whether a schema node holds an object (with fields or free keys), or a `$ref` to a definition."""
+def has_objects(node: Any, definitions: Mapping[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a schema node holds an object (with fields or free keys), following `$ref`s."""
     if isinstance(node, list):
-        return any(has_objects(item) for item in node)
+        return any(has_objects(item, definitions, seen) for item in node)
     if not isinstance(node, dict):
         return False
-    if node.get("type") == "object" or "properties" in node or "$ref" in node:
+    if node.get("type") == "object" or "properties" in node:
         return True
-    return any(has_objects(value) for value in node.values())
+    reference = node.get("$ref", "").rsplit("/", 1)[-1]
+    if reference:
+        return reference not in seen and has_objects(
+            definitions.get(reference), definitions, seen | {reference}
+        )
+    return any(has_objects(value, definitions, seen) for value in node.values())
 
 
 def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[dict[str, Any], bool]:
@@ -279,12 +284,13 @@ def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[
     output = schema["properties"][field]
     key = output.get("$ref", "").rsplit("/", 1)[-1]
     definition = definitions.get(key)
-    if definition is None or "properties" not in definition or len(output) > 1:
+    if definition is None or "properties" not in definition or output.keys() - {"$ref", "description"}:
         return schema, True
     if sum(1 for ref in _refs(schema) if ref == key) > 1:
         return schema, True  # used elsewhere or recursive: keep it where it is
     others = {name: value for name, value in definitions.items() if name != key}
-    unwrapped = {"title": schema["title"], **definition, **({"$defs": others} if others else {})}
+    described = {"description": output["description"]} if "description" in output else {}
+    unwrapped = {"title": schema["title"], **definition, **described, **({"$defs": others} if others else {})}
     return unwrapped, False
 
 
@@ -313,26 +319,36 @@ def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
     and tuples have no strict form.
     """
 
-    def strict(node: Any) -> Any:
+    definitions = schema.get("$defs", {})
+
+    def strict(node: Any, inlined: frozenset[str] = frozenset()) -> Any:
         if isinstance(node, list):
-            return [strict(item) for item in node]
+            return [strict(item, inlined) for item in node]
         if not isinstance(node, dict):
             return node
         if "prefixItems" in node or "allOf" in node or isinstance(node.get("additionalProperties"), dict):
             raise _NotStrict
-        if node.get("additionalProperties") is True or (
-            node.get("type") == "object" and "properties" not in node
-        ):
-            raise _NotStrict
+        free_object = node.get("type") == "object" and "properties" not in node
+        if node.get("additionalProperties") is True or free_object or not node.keys() & _TYPED:
+            raise _NotStrict  # free keys, or `Any`: strict mode has no form for them
+        if "$ref" in node and len(node) > 1:  # strict mode allows nothing beside a $ref: inline it
+            key = node["$ref"].rsplit("/", 1)[-1]
+            if key in inlined or key not in definitions:
+                raise _NotStrict  # recursive
+            merged = {**definitions[key], **{k: v for k, v in node.items() if k != "$ref"}}
+            return strict(merged, inlined | {key})
         result = {
             ("anyOf" if key == "oneOf" else key): (
-                {name: strict(value) for name, value in item.items()}
+                {name: strict(value, inlined) for name, value in item.items()}
                 if key in ("properties", "$defs")
-                else strict(item)
+                else strict(item, inlined)
             )
             for key, item in node.items()
             if key in _STRICT_KEYWORDS or key == "oneOf"
         }
+        dropped = [_CONSTRAINT_TEXT[key].format(node[key]) for key in node if key in _CONSTRAINT_TEXT]
+        if dropped:  # still enforced locally; said in words so the model can follow them
+            result["description"] = "; ".join([*filter(None, [result.get("description")]), *dropped])
         if "properties" in result:
             result["required"] = list(result["properties"])
             result["additionalProperties"] = False
@@ -342,6 +358,16 @@ def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
         return strict(dict(schema))
     except _NotStrict:
         return None
+
+
+_TYPED = frozenset({"type", "anyOf", "oneOf", "$ref", "enum", "const", "properties", "$defs"})
+_CONSTRAINT_TEXT = {
+    "minLength": "min length {}",
+    "maxLength": "max length {}",
+    "uniqueItems": "unique items: {}",
+    "minProperties": "min {} properties",
+    "maxProperties": "max {} properties",
+}
 
 
 class _NotStrict(Exception):

@@ -25,6 +25,9 @@ from .errors import ArgumentError, DefinitionError
 
 __all__ = ["CallSchema", "FunctionSpec", "InputStyle", "Instructions", "Parameter", "describe_call"]
 
+_MAX_SCHEMAS = 64
+"""Call schemas kept per function (type bindings x instructions), oldest dropped first."""
+
 InputStyle = Literal["parameters", "explicit"]
 """`parameters`: the arguments become one object; `explicit`: the single argument is the input."""
 
@@ -286,6 +289,8 @@ class FunctionSpec:
             with self._lock:
                 schema = self._schemas.get(cache_key) or self._build_schema(dict(key), instructions)
                 self._schemas[cache_key] = schema
+                if len(self._schemas) > _MAX_SCHEMAS:  # an optimizer tries instruction after instruction
+                    del self._schemas[next(iter(self._schemas))]
         return schema
 
     def _build_schema(self, binding: Mapping[TypeVar, Any], instructions: Instructions | None) -> CallSchema:
@@ -341,7 +346,7 @@ def describe_call(
         reply_schema=reply,
         native_schema=native,
         native_enveloped=enveloped,
-        structured=has_objects(reply["properties"][RETURN_FIELD]),
+        structured=has_objects(reply["properties"][RETURN_FIELD], reply.get("$defs", {})),
         plain_text=plain_text,
     )
 

@@ -21,6 +21,8 @@ from langchain_core.tracers.context import register_configure_hook
 
 from llm_hyperparameters import Span, start_span, tracing_active
 
+from ._output_modes import sent_schema
+
 if TYPE_CHECKING:
     from ._output_modes import OutputMode
 
@@ -199,8 +201,8 @@ def _model_attributes(
     }
     if output is not None:
         attributes["output_mode"] = output.name
-        if not output.describes_output and output.reply_schema is not None:
-            attributes["output_schema"] = output.reply_schema
+        if output.instruction == "none":  # native: the schema that travels in the request
+            attributes["output_schema"] = sent_schema(output.request_kwargs(model)) or output.reply_schema
     return attributes
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -10,11 +11,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from ._adapters import LLMAsChatModel
 from ._attempts import Attempts, Outcome, attempts, run, run_async
-from ._models import Conversation, ModelSpec, resolve_model, send, send_async
-from ._output_modes import OutputMode, choose_output_mode
+from ._models import Conversation, ModelSpec, resolve_model
+from ._output_modes import OutputMode, check_reply, choose_output_mode
 from ._prompts import reply_instruction
+from ._requests import send, send_async
 from ._settings import LLMSettings, settings_in_force
-from ._spec import describe_call
+from ._spec import CallSchema, describe_call
 
 __all__ = ["ChatChain"]
 
@@ -89,6 +91,7 @@ class ChatChain(Conversation):
         """
         messages = (*self._messages, HumanMessage(question))
         reply = send(self._model, messages, model_args=model_args)
+        check_reply("ChatChain.query", self._model, reply)
         return reply.text, self._extended(messages, reply.text)
 
     async def aquery(
@@ -97,6 +100,7 @@ class ChatChain(Conversation):
         """`query` through the model's async API."""
         messages = (*self._messages, HumanMessage(question))
         reply = await send_async(self._model, messages, model_args=model_args)
+        check_reply("ChatChain.query", self._model, reply)
         return reply.text, self._extended(messages, reply.text)
 
     def structured_query(self, question: str, return_type: type[T]) -> tuple[T, ChatChain]:
@@ -112,11 +116,11 @@ class ChatChain(Conversation):
     def _structured(self, question: str, return_type: Any) -> Attempts:
         """The attempt loop that answers the question with a value of `return_type`."""
         name = "ChatChain.structured_query"
-        schema = describe_call(name, "", str, return_type)
+        schema = _structured_schema(return_type)
         settings = settings_in_force(self._settings)
 
         def messages_for(output: OutputMode) -> tuple[BaseMessage, ...]:
-            definitions = schema.definitions if output.describes_output else ()
+            definitions = schema.definitions if output.instruction == "outline" else ()
             reply = reply_instruction(schema, settings, output)
             lines = [question, *definitions, *([reply] if reply else [])]
             return (*self._messages, HumanMessage("\n".join(lines)))
@@ -131,3 +135,19 @@ class ChatChain(Conversation):
 
     def _extended(self, messages: Sequence[BaseMessage], reply: str) -> ChatChain:
         return ChatChain(self._model, (*messages, AIMessage(reply)), self._settings)
+
+
+def _structured_schema(return_type: Any) -> CallSchema:
+    """The call schema of a structured query for a return type; built once per hashable type."""
+    try:
+        hash(return_type)
+    except TypeError:
+        return _described(return_type)
+    return _cached_schema(return_type)
+
+
+def _described(return_type: Any) -> CallSchema:
+    return describe_call("ChatChain.structured_query", "", str, return_type)
+
+
+_cached_schema = functools.lru_cache(maxsize=256)(_described)

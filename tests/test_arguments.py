@@ -202,3 +202,15 @@ async def test_async_calls_are_checked_before_sending():
     with pytest.raises(ArgumentError, match="add: argument 'b' must be int"):
         await add.acall(model, 1, "two")
     assert model.calls == []
+
+
+def test_a_value_where_the_model_belongs_is_an_argument_error():
+    @llm_function
+    def double(model, x: int) -> int:
+        """Double the number."""
+        raise NotImplementedError
+
+    with pytest.raises(ArgumentError) as caught:
+        double(3, 4)
+    assert str(caught.value).startswith("double: the first argument must be the model")
+    assert "got int: 3" in str(caught.value) and caught.value.parameter == "model"

@@ -1,6 +1,8 @@
 """What a reply can be: cut off, refused, free text, a native object, or a refused response format."""
 
+import enum
 import warnings
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -185,8 +187,8 @@ def test_a_refused_response_format_falls_back_to_prompt_mode_once():
     first, second, third = model.requests
     assert "response_format" in first.kwargs
     assert second.kwargs == {} and second.description["mode"] == "prompt"
-    assert 'Reply with JSON {"return_value": Point}' in second.messages[0].text or "return_value" in (
-        second.messages[0].text
+    assert second.messages[0].text.endswith(
+        'Reply with JSON {"return_value": {\n // A point.\n x:int, // Horizontal.\n y?:int\n}}'
     )
     assert third.description["mode"] == "prompt"
 
@@ -243,3 +245,149 @@ def test_the_refused_native_request_stays_in_the_trace():
     assert refused.attributes["output_mode"] == "native" and refused.error is not None
     assert refused.error.type == "OutputModeRejected"
     assert answered.attributes["output_mode"] == "prompt" and answered.error is None
+
+
+class Overflow(Exception):
+    status_code = 400
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "retryable"),
+    [
+        (Overflow("context length exceeded, including 120 tokens in the response_format"), 400, False),
+        (FormatRejected("upstream error while executing tools"), 500, True),
+        (Overflow("Invalid schema for response_format 'locate': bad keyword"), 400, False),
+    ],
+)
+def test_unrelated_failures_do_not_switch_a_model_to_prompt_mode(error, status, retryable):
+    model = ScriptedChatModel(replies=[error, '{"x": 1}'], structured_output=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ProviderError) as caught:
+            locate(model, "Oslo")
+    assert type(caught.value) is ProviderError
+    assert (caught.value.status_code, caught.value.retryable) == (status, retryable)
+    assert locate(model, "Oslo") == Point(x=1)
+    assert "response_format" in model.requests[1].kwargs  # still native
+
+
+def test_a_forced_native_mode_does_not_switch_silently():
+    @llm_function(settings=LLMSettings(output_mode="native"))
+    def locate_native(model, place: str) -> Point:
+        """Locate the place."""
+        raise NotImplementedError
+
+    model = ScriptedChatModel(
+        replies=[FormatRejected("'response_format' of type 'json_schema' is not supported")],
+        structured_output=True,
+    )
+    with pytest.raises(ProviderError, match="failed"):
+        locate_native(model, "Oslo")
+    assert len(model.requests) == 1
+
+
+class Trip(BaseModel):
+    """A trip."""
+
+    start: Point = Field(description="Where it starts.")
+    note: str = Field(min_length=3, max_length=40)
+
+
+@llm_function
+def plan(model, goal: str) -> Trip:
+    """Plan a trip.
+
+    Returns:
+        The planned trip.
+    """
+    raise NotImplementedError
+
+
+def test_strict_schemas_inline_described_references_and_state_dropped_constraints():
+    model = ScriptedChatModel(replies=['{"start": {"x": 1, "y": 2}, "note": "fine"}'], structured_output=True)
+    assert plan(model, "sea").note == "fine"
+    request = model.requests[0]
+    assert request.kwargs["response_format"]["json_schema"]["strict"] is True
+    trip = model.schemas[0]
+    assert trip["description"] == "The planned trip."  # a return description keeps the object unwrapped
+    start = trip["properties"]["start"]
+    assert "$ref" not in start and start["description"] == "Where it starts."
+    assert start["required"] == ["x", "y"] and start["additionalProperties"] is False
+    assert trip["properties"]["note"] == {"type": "string", "description": "max length 40; min length 3"}
+
+
+class Loose(BaseModel):
+    """Anything goes."""
+
+    extra: Any
+
+
+@llm_function
+def loosen(model, text: str) -> Loose:
+    """Loosen the text."""
+    raise NotImplementedError
+
+
+def test_outputs_strict_mode_cannot_express_are_sent_without_strict():
+    model = ScriptedChatModel(replies=['{"extra": [1, "a"]}'], structured_output=True)
+    assert loosen(model, "x").extra == [1, "a"]
+    assert "strict" not in model.requests[0].kwargs["response_format"]["json_schema"]
+
+
+def test_tool_call_prompts_say_nothing_about_the_reply():
+    @llm_function(settings=LLMSettings(output_mode="tool_call"))
+    def locate_by_tool(model, place: str) -> Point:
+        """Locate the place."""
+        raise NotImplementedError
+
+    class ToolModel(ScriptedChatModel):
+        def with_structured_output(self, schema: Any, *, method: str | None = None, **kwargs: Any) -> Any:
+            tool = {"type": "function", "function": {"name": schema["title"], "parameters": schema}}
+            return self.bind(tools=[tool], tool_choice=schema["title"]) | (lambda message: message)
+
+    model = ToolModel(
+        replies=[AIMessage("", tool_calls=[{"name": "locate_by_tool", "args": {"x": 7}, "id": "1"}])],
+        structured_output=True,
+    )
+    assert locate_by_tool(model, "Oslo") == Point(x=7)
+    assert model.calls[0][0].text == "locate_by_tool: Locate the place.\nInput: {place:string}"
+
+
+def test_a_query_that_is_cut_off_or_refused_says_so():
+    from llm_strategy import ChatChain
+
+    chain = ChatChain(
+        ScriptedChatModel(
+            replies=[cut_off("The answer is 12"), AIMessage("", additional_kwargs={"refusal": "No."})]
+        )
+    )
+    with pytest.raises(OutputTruncatedError, match=r"ChatChain\.query"):
+        chain.query("What is 12345 + 0?")
+    with pytest.raises(ModelRefusalError, match=r"No\."):
+        chain.query("Again?")
+
+
+class Color(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@llm_function
+def pick(model, mood: str) -> list[Color]:
+    """Pick colors for the mood."""
+    raise NotImplementedError
+
+
+def test_enum_outputs_are_scalars_for_the_auto_mode():
+    model = ScriptedChatModel(replies=['{"return_value": ["red"]}'], structured_output=True)
+    assert pick(model, "calm") == [Color.RED]
+    assert model.requests[0].description["mode"] == "prompt"
+
+
+def test_the_trace_records_the_schema_as_sent():
+    model = ScriptedChatModel(replies=['{"x": 1, "y": 2}'], structured_output=True)
+    with trace("sent") as recorded:
+        locate(model, "Oslo")
+    [request] = [span for span in recorded.spans if span.kind == "llm"]
+    assert request.attributes["output_schema"] == model.schemas[0]
+    assert request.attributes["output_schema"]["required"] == ["x", "y"]

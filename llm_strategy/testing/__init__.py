@@ -6,7 +6,7 @@
 and pytest fixtures (`pytest_plugins = ["llm_strategy.testing.pytest_plugin"]`).
 """
 
-from .._models import ModelRequestBlockedError, block_model_requests, override_model
+from .._switches import ModelRequestBlockedError, block_model_requests, override_model
 from ._fakes import FakeChatModel, FakeLLM
 from ._models import (
     RecordedRequest,

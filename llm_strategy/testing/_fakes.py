@@ -12,7 +12,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from .._adapters import call_chat_model, call_text_model
-from .._models import check_request_allowed
+from .._switches import check_request_allowed
 
 __all__ = ["FakeChatModel", "FakeLLM"]
 

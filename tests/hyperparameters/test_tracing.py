@@ -157,3 +157,21 @@ def test_ten_thousand_spans_still_export():
     data = json.loads(recorded.to_json())
     assert len(data["spans"]) == 10_000 and data["summary"]["calls"] == 9_999
     assert time.perf_counter() - start < 30
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sk-proj-abcdefghijklmnop1234",
+        "Bearer abcdefghijklmnop",
+        "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+        "gsk_abcdefghijklmnopqrstuvwx",
+        "hf_abcdefghijklmnopqrstuvwx",
+        "ghp_abcdefghijklmnopqrstuvwx",
+        "AKIAABCDEFGHIJKLMNOP",
+    ],
+)
+def test_key_shaped_strings_of_common_providers_are_redacted(key):
+    from llm_hyperparameters import Redactor
+
+    assert Redactor().text(f"auth {key} failed") == "auth [REDACTED] failed"
