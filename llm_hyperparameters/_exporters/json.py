@@ -22,9 +22,15 @@ SCHEMA = "llm-hyperparameters/trace"
 VERSION = 1
 
 
-def trace_to_dict(trace: Trace, *, max_chars: int = 20_000) -> dict[str, Any]:
-    """The trace as JSON-compatible data; secrets redacted, very long strings truncated."""
-    redactor = Redactor(max_chars=max_chars)
+def trace_to_dict(
+    trace: Trace, *, max_chars: int = 20_000, redactor: Redactor | None = None
+) -> dict[str, Any]:
+    """The trace as JSON-compatible data; secrets redacted, very long strings truncated.
+
+    `redactor` (e.g. an optimization run's, which knows the run's secrets) learns the spans' secrets
+    and cleans them; without one, a new `Redactor(max_chars=max_chars)` does.
+    """
+    redactor = redactor or Redactor(max_chars=max_chars)
     spans = [_span_data(item) for item in list(trace.spans)]
     redactor.learn(spans)
     return {

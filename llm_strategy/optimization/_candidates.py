@@ -3,6 +3,9 @@
 `best_hyperparameters` holds every optimized value; a task run's hyperparameters and each
 suggestion hold only the values that differ from it. Repeating a long docstring in every
 task run would cost tokens and tell the model nothing new.
+
+Hyperparameters named like secrets (`api_key`, `token`, ...) are never shown nor patched: the
+values the user set stay in force (`with_user_secrets`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_serializer, model_validator
 
-from llm_hyperparameters import lookup
+from llm_hyperparameters import is_secret_name, lookup
 
-__all__ = ["changed_from_defaults", "diff", "merge", "patch_model"]
+__all__ = ["changed_from_defaults", "diff", "merge", "patch_model", "with_user_secrets", "without_secrets"]
 
 _PATCH_DOC = (
     "Hyperparameter values by tracked function. Outside best_hyperparameters only the values "
@@ -36,12 +39,17 @@ class _Patch(BaseModel):
 
 
 def patch_model(names: Sequence[str]) -> type[BaseModel]:
-    """A model with an optional patch per tracked function (keyed by stable name), every value optional."""
+    """A model with an optional patch per tracked function (keyed by stable name), every value optional.
+
+    Secret-named values have no field: the optimizer can neither see nor set them.
+    """
     fields: dict[str, Any] = {}
     for name in names:
         entry = lookup(name)
         entry_fields: dict[str, Any] = {}
         for field_name, info in entry.model.model_fields.items():
+            if is_secret_name(field_name):
+                continue
             optional = copy.copy(info)
             optional.default = None
             annotation: Any = info.annotation
@@ -98,6 +106,29 @@ def merge(
                 **{key: value for key, value in values.items() if value is not None},
             }
     return merged
+
+
+def without_secrets(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`values` without the secret-named ones (what the optimizer may see and set)."""
+    return {
+        name: {key: value for key, value in entry.items() if not is_secret_name(key)}
+        for name, entry in values.items()
+    }
+
+
+def with_user_secrets(
+    values: Mapping[str, Mapping[str, Any]], user: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """`values` with every secret-named value as the user set it (in `user`), else left out (the default)."""
+    kept: dict[str, dict[str, Any]] = {}
+    for name, entry in values.items():
+        given = user.get(name, {})
+        kept[name] = {
+            key: given.get(key, value)
+            for key, value in entry.items()
+            if not is_secret_name(key) or key in given
+        }
+    return kept
 
 
 def changed_from_defaults(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

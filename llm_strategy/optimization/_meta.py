@@ -23,7 +23,7 @@ from llm_hyperparameters._tracking import stable_name
 
 from .._models import resolve_model
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, diff, merge, patch_model
+from ._candidates import changed_from_defaults, diff, merge, patch_model, with_user_secrets, without_secrets
 from ._engine import (
     SETTINGS,
     Collection,
@@ -120,7 +120,7 @@ class MetaOptimizer:
         """Run (or with `resume=True` continue) the optimization; returns the result."""
         settings = self.settings if resume is None else Settings(**{**vars(self.settings), "resume": resume})
         identity: dict[str, JsonValue] = {"parameters": self.task.parameters_type.model_json_schema()}
-        session = Session("meta", self.name, identity, settings)
+        session = Session("meta", self.name, identity, settings, inputs=(self.seeds, self.initial))
         steps = _MetaSteps(self, session)
         config = {
             "budget": vars(settings.budget),
@@ -317,7 +317,7 @@ class _MetaSteps:
                 )
                 continue
             seen.add(key)
-            pairs.append((f"{step:03d}-{index:02d}", typed, candidate))
+            pairs.append((f"{step:03d}-{index:02d}", typed, with_user_secrets(candidate, self.o.initial)))
         return pairs, duplicates
 
     def _add(self, record: TaskRunRecord) -> None:
@@ -400,10 +400,10 @@ class _MetaSteps:
         return self.patch_types[names]
 
     def _tuned(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Only the entries being optimized (before they are known: all but the library settings)."""
+        """The optimized entries (before they are known: all but the library settings), without secrets."""
         if self.entries is None:
-            return {name: value for name, value in values.items() if name != SETTINGS}
-        return {name: value for name, value in values.items() if name in self.entries}
+            return without_secrets({name: value for name, value in values.items() if name != SETTINGS})
+        return without_secrets({name: value for name, value in values.items() if name in self.entries})
 
     # -- decisions ----------------------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ._candidates import without_secrets
+
 __all__ = ["BestTracker", "candidate_key"]
 
 
 def candidate_key(hyperparameters: Mapping[str, Any], entries: list[str] | None) -> str:
-    """A canonical text for the optimized part of a set of hyperparameters."""
+    """A canonical text for the optimized part of a set of hyperparameters (secret-named values left out)."""
     chosen = {name: values for name, values in hyperparameters.items() if entries is None or name in entries}
-    return json.dumps(chosen, sort_keys=True)
+    return json.dumps(without_secrets(chosen), sort_keys=True)
 
 
 class BestTracker:

@@ -1,6 +1,6 @@
 """What a run shows: a progress bar (plain lines off a terminal), a summary table, a score plot, a W&B run.
 
-Every value sent to W&B goes through `WandbReport` (the one place to inspect or redact it).
+Every value sent to W&B goes through `WandbReport`, redacted by the run's `Redactor`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from llm_hyperparameters import Redactor
 
 from ._records import StepRow
 
@@ -163,6 +165,8 @@ class WandbReport:
 
     Starts its own run (offline unless the user chose a mode) when none is given; when online mode
     cannot reach its server within the init timeout, it says so in one line and logs offline.
+    Config, metrics, traces, the table, the artifact's metadata and the summary pass through `redactor`
+    (the artifact's file is the run directory's `best.json`, already redacted).
     """
 
     def __init__(
@@ -174,9 +178,12 @@ class WandbReport:
         directory: Path,
         config: Mapping[str, Any],
         job_type: str,
+        redactor: Redactor,
     ) -> None:
         self.run = run
         self._owned = False
+        self._redactor = redactor
+        config = redactor.clean(dict(config))
         if run is None and enabled:
             self.run = _start_run(project, directory, dict(config), job_type)
             self._owned = True
@@ -191,16 +198,15 @@ class WandbReport:
         return Path(self.run.dir).parent if self.run is not None else None
 
     def step(self, number: int, metrics: Mapping[str, Any], trace: dict[str, Any] | None) -> None:
-        """Log one step's figures and its trace (as data, already redacted)."""
+        """Log one step's figures and its trace (as data, from `Trace.to_dict`)."""
         if self.run is None:
             return
         from llm_hyperparameters._exporters.wandb import log_trace_data
 
-        self.run.log(
-            {f"optimization/{key}": value for key, value in metrics.items() if value is not None}, step=number
-        )
+        figures = self._redactor.clean({key: value for key, value in metrics.items() if value is not None})
+        self.run.log({f"optimization/{key}": value for key, value in figures.items()}, step=number)
         if trace is not None:
-            log_trace_data(trace, self.run, key=f"trace/step_{number:03d}", step=number)
+            log_trace_data(self._redactor.clean(trace), self.run, key=f"trace/step_{number:03d}", step=number)
 
     def finish(
         self,
@@ -215,11 +221,12 @@ class WandbReport:
         import wandb
 
         columns, rows = table
-        self.run.log({"optimization/records": wandb.Table(columns=list[str | int](columns), data=rows)})
-        artifact = wandb.Artifact("best", type="optimization-best", metadata=dict(best))
+        data = self._redactor.clean(rows)
+        self.run.log({"optimization/records": wandb.Table(columns=list[str | int](columns), data=data)})
+        artifact = wandb.Artifact("best", type="optimization-best", metadata=self._redactor.clean(dict(best)))
         artifact.add_file(str(best_file))
         self.run.log_artifact(artifact)
-        for key, value in summary.items():
+        for key, value in self._redactor.clean(dict(summary)).items():
             self.run.summary[f"optimization/{key}"] = value
         if self._owned:
             self.run.finish()

@@ -1,5 +1,8 @@
 """The session owns the loop: open or resume, run steps until a stop rule or the budget says stop,
 checkpoint each finished step, close, report. An optimizer supplies only its `Steps`.
+
+The run's one `Redactor` learns the run's secrets once and is applied at every sink: the run
+directory, W&B, the optimizer's model (`ask`), and the failures it prints or returns.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, JsonValue
 
-from llm_hyperparameters import Trace, trace
+from llm_hyperparameters import Redactor, Trace, registered, trace
 from llm_hyperparameters._exporters.html import IndexEntry, render_html_data, render_index
+from llm_hyperparameters._exporters.json import trace_to_dict
 
+from ._asking import redacting
 from ._budget import Usage
 from ._execution import Job, JobResult, Jobs
 from ._options import Settings
@@ -126,12 +131,28 @@ class RunResult(Generic[R]):
 
 
 class Session:
-    """One optimization run: its directory, options, usage, jobs, progress and W&B, around the loop."""
+    """One optimization run: its directory, options, usage, jobs, progress and W&B, around the loop.
 
-    def __init__(self, kind: str, task: str, identity: dict[str, JsonValue], settings: Settings) -> None:
+    `inputs` (task parameters, hyperparameters) and every tracked function's defaults teach the
+    run's redactor their values under secret-named keys, with the secret environment variables.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        task: str,
+        identity: dict[str, JsonValue],
+        settings: Settings,
+        *,
+        inputs: Sequence[Any] = (),
+    ) -> None:
         self.kind, self.task, self.settings = kind, task, settings
         self.info = RunInfo(kind=kind, task=task, identity=identity)
-        self.store = RunStore(settings.run_directory or default_directory(kind, task.rsplit(".", 1)[-1]))
+        self.redactor = Redactor()
+        self.redactor.learn([identity, *inputs, *(entry.defaults for entry in registered().values())])
+        self.store = RunStore(
+            settings.run_directory or default_directory(kind, task.rsplit(".", 1)[-1]), self.redactor
+        )
         self.usage = Usage()
         self.rows: list[StepRow] = []
         self.jobs = Jobs(settings.executor, settings.concurrency)
@@ -151,6 +172,10 @@ class Session:
 
     def run(self, steps: Steps[R], config: dict[str, Any]) -> RunResult[R]:
         """Open or resume, run steps until a stop rule or the budget says stop, close, report."""
+        with redacting(self.redactor):
+            return self._run(steps, config)
+
+    def _run(self, steps: Steps[R], config: dict[str, Any]) -> RunResult[R]:
         try:
             self.resumed = self.store.open(self.info, resume=self.settings.resume)
             state = self.store.read("state.json", RunState) if self.resumed else None
@@ -165,6 +190,7 @@ class Session:
                 directory=self.store.path,
                 config={"optimizer": self.kind, "task": self.task, **config},
                 job_type=f"{self.kind}-optimization",
+                redactor=self.redactor,
             )
             finished = self.store.read("result.json", RunSummary) if self.resumed else None
             if finished is not None:
@@ -202,7 +228,7 @@ class Session:
 
     def _close_step(self, steps: Steps[R], number: int, recorded: Trace) -> None:
         """Count the step's usage, keep its trace (serialized once for every exporter), save the state."""
-        data = recorded.to_dict()
+        data = trace_to_dict(recorded, redactor=self.redactor)
         self.usage.add_trace(recorded, self.settings.prices)
         self.usage.tick()
         self.store.write_bytes(
@@ -216,7 +242,7 @@ class Session:
             mean_score=figures.mean_score,
             best_score=figures.best_score,
             failures=figures.failures,
-            reason=figures.reason,
+            reason=None if figures.reason is None else self.redactor.text(figures.reason),
             improvement_probability=figures.improvement_probability,
             tokens=self.usage.total_tokens,
             cost=round(self.usage.cost, 6),
@@ -243,7 +269,7 @@ class Session:
             records=len(outcome.history),
             best_score=outcome.best_score,
             failed=failed,
-            first_error=outcome.first_error if failed else None,
+            first_error=self.redactor.text(outcome.first_error) if failed and outcome.first_error else None,
             usage=self.usage,
         )
         self.store.write("result.json", summary)

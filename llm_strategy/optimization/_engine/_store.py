@@ -1,11 +1,13 @@
 """The run directory: locked while in use, every file written atomically, typed records read back to resume.
 
 Every record, trace and page of a run is written here (`RunStore.write_bytes`): the one
-place where what reaches the disk can be inspected or redacted.
+place where what reaches the disk is redacted, by the run's `Redactor`, which learns the secrets
+of every typed record before it is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from llm_hyperparameters import Redactor
 
 from ._records import FORMAT, FORMAT_VERSION, RunInfo
 
@@ -51,10 +55,15 @@ def default_directory(kind: str, task: str) -> Path:
 
 
 class RunStore:
-    """`run.json`, typed collections (`task_runs/`, `steps/`, ...), traces and outputs, under an OS lock."""
+    """`run.json`, typed collections (`task_runs/`, `steps/`, ...), traces and outputs, under an OS lock.
 
-    def __init__(self, path: Path) -> None:
+    Text is written redacted by `redactor` (values under secret-named keys and fields it learned,
+    secret environment variables, key-shaped strings); binary files (a PNG plot) as they are.
+    """
+
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
+        self.redactor = redactor or Redactor()
         self._lock: IO[bytes] | None = None
         self._folders: set[Path] = set()
 
@@ -109,14 +118,18 @@ class RunStore:
         self._lock = handle
 
     def write(self, name: str, record: BaseModel) -> Path:
-        """Write a typed record as JSON, atomically."""
+        """Write a typed record as JSON, atomically (its secrets learned first)."""
+        self.redactor.learn(record)
         return self.write_bytes(name, record.model_dump_json(indent=1).encode())
 
     def write_bytes(self, name: str, data: bytes) -> Path:
-        """Write a file atomically: a reader never sees half of it, a killed or failed write leaves none.
+        """Write a file atomically, its text redacted: a reader never sees half of it, a killed or failed
+        write leaves none.
 
         (The rename is atomic; there is no fsync, so a power cut may lose the last writes.)
         """
+        with contextlib.suppress(UnicodeDecodeError):  # binary (a plot): holds no text of the run
+            data = self.redactor.scrub(data.decode()).encode()
         target = self.path / name
         temporary: str | None = None
         try:
@@ -156,7 +169,8 @@ class Collection(Generic[T]):
         self.adapter: TypeAdapter[T] = TypeAdapter(record_type)
 
     def write(self, key: str, record: T) -> None:
-        """Store one finished record."""
+        """Store one finished record (its secrets learned first)."""
+        self.store.redactor.learn(record)
         self.store.write_bytes(f"{self.directory}/{key}.json", self.adapter.dump_json(record, indent=1))
 
     def all(self) -> list[T]:
