@@ -78,7 +78,7 @@ def test_the_canary_appears_nowhere(tmp_path, monkeypatch, capfd, caplog, shape)
     monkeypatch.setenv("OPENAI_API_KEY", canary)
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     keys_used: list[str] = []
     with OpenAIServer(keep_alive=True) as server:
         server.script.extend(
