@@ -25,7 +25,7 @@ T = TypeVar("T")
 REDACTED = "[REDACTED]"
 _SECRET_NAME = re.compile(
     r"api[_-]?key|secret|passw(?:or)?d|credential|authori[sz]ation|private[_-]?key|access[_-]?key|cookie"
-    r"|(?:^|[_-])token$|^token",
+    r"|(?:^|[_-])token$",
     re.IGNORECASE,
 )
 _SECRET_VALUE = re.compile(

@@ -123,11 +123,8 @@ def with_user_secrets(
     kept: dict[str, dict[str, Any]] = {}
     for name, entry in values.items():
         given = user.get(name, {})
-        kept[name] = {
-            key: given.get(key, value)
-            for key, value in entry.items()
-            if not is_secret_name(key) or key in given
-        }
+        kept[name] = {key: value for key, value in entry.items() if not is_secret_name(key)}
+        kept[name].update((key, value) for key, value in given.items() if is_secret_name(key))
     return kept
 
 

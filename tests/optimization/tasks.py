@@ -106,3 +106,15 @@ def judged_length(x: str) -> tuple[float, str]:
     """Longer is better; the judge first asks a synthetic model for a note (an LLM request to count)."""
     write_note(SyntheticChatModel(seed=1), topic=x)
     return float(len(x)), f"{len(x)} characters, pid {os.getpid()}"
+
+
+@track_hyperparameters
+def keyed_shout(
+    model: Any,
+    topic: str,
+    *,
+    _api_key: str = "default-key-0000",
+    _volume: int = Field(2, ge=1, le=5, description="How many exclamation marks."),
+) -> str:
+    """Shout the topic and say which key it used (a task that echoes its secret)."""
+    return f"{topic.upper()}{'!' * _volume} (key {_api_key})"

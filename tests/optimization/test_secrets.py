@@ -1,0 +1,63 @@
+"""Secret-named hyperparameters stay the user's: not shown to the optimizer, not patched, not on disk."""
+
+import json
+
+from llm_hyperparameters import Hyperparameters
+from llm_strategy.optimization import Budget, optimize_hyperparameters
+
+from .tasks import keyed_shout, optimizer_replying, volume_score
+
+NAME = keyed_shout.hyperparameters.name
+USER_KEY = "user-set-key-4242"
+SUGGESTION = {
+    "best_hyperparameters": {},
+    "suggestion": "Louder.",
+    "task_parameters_suggestions": [{"topic": "bees"}],
+    "hyperparameter_suggestions": [{NAME: {"volume": 4}}],
+}
+
+
+def _run(tmp_path, optimizer, steps, **extra):
+    return optimize_hyperparameters(
+        keyed_shout,
+        [{"topic": "ants"}],
+        optimizer_model=optimizer,
+        task_model=None,
+        evaluator=volume_score,
+        hyperparameters=Hyperparameters({keyed_shout: {"api_key": USER_KEY}}),
+        budget=Budget(max_steps=steps),
+        stop_probability=0.0,
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=False,
+        **extra,
+    )
+
+
+def _written(tmp_path):
+    return "\n".join(path.read_text() for path in sorted((tmp_path / "run").rglob("*.json")))
+
+
+def test_the_users_key_stays_in_force_and_is_neither_shown_nor_settable(tmp_path):
+    optimizer = optimizer_replying([SUGGESTION])
+    result = _run(tmp_path, optimizer, 1)
+    assert [record.return_value for record in result.history] == [
+        f"ANTS!! (key {USER_KEY})",
+        f"BEES!!!! (key {USER_KEY})",
+    ]
+    assert result.best_hyperparameters[keyed_shout].api_key == USER_KEY
+    prompts = "\n".join(str(message.content) for call in optimizer.calls for message in call)
+    assert USER_KEY not in prompts and "api_key" not in prompts and '"volume"' in prompts
+    schemas = [json.dumps(request.reply_schema) for request in optimizer.requests]
+    assert not any("api_key" in schema for schema in schemas)
+    written = _written(tmp_path)
+    assert USER_KEY not in written and "(key [REDACTED])" in written
+
+
+def test_a_resumed_run_puts_the_users_key_in_force_not_the_masked_one(tmp_path):
+    _run(tmp_path, optimizer_replying([SUGGESTION]), 1)
+    (tmp_path / "run" / "result.json").unlink()  # as if killed after step 1
+    second = {**SUGGESTION, "hyperparameter_suggestions": [{NAME: {"volume": 5}}]}
+    result = _run(tmp_path, optimizer_replying([second]), 2, resume=True)
+    assert [record.return_value for record in result.history][-1] == f"BEES!!!!! (key {USER_KEY})"
+    assert USER_KEY not in _written(tmp_path)
