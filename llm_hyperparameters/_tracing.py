@@ -24,7 +24,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ._redaction import Redactor
 
 __all__ = [
     "LISTENERS",
@@ -197,11 +200,14 @@ class Trace:
 
         return summarize(self)
 
-    def to_dict(self, *, max_chars: int = 20_000) -> dict[str, Any]:
-        """The trace as JSON-compatible data, secrets redacted and very long strings truncated."""
+    def to_dict(self, *, max_chars: int = 20_000, redactor: Redactor | None = None) -> dict[str, Any]:
+        """The trace as JSON-compatible data, secrets redacted and very long strings truncated.
+
+        `redactor` (one that knows more secrets, e.g. an optimization run's) is used instead of a new one.
+        """
         from ._exporters.json import trace_to_dict
 
-        return trace_to_dict(self, max_chars=max_chars)
+        return trace_to_dict(self, max_chars=max_chars, redactor=redactor)
 
     def to_json(self, *, indent: int | None = None, max_chars: int = 20_000) -> str:
         """`to_dict()` as JSON text."""

