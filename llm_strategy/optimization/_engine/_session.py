@@ -230,10 +230,10 @@ class Session:
         data = recorded.to_dict(redactor=self.redactor)
         self.usage.add_trace(recorded, self.settings.prices)
         self.usage.tick()
-        self.store.write_bytes(
-            f"traces/step-{number:03d}.json", json.dumps(data, ensure_ascii=False).encode()
-        )
-        self.store.write_bytes(f"traces/step-{number:03d}.html", render_html_data(data).encode())
+        page = render_html_data(data).encode()
+        text = json.dumps(data, ensure_ascii=False).encode()
+        self.store.write_bytes(f"traces/step-{number:03d}.json", text, cleaned=True)
+        self.store.write_bytes(f"traces/step-{number:03d}.html", page, cleaned=True)
         figures = steps.figures(number)
         row = StepRow(
             step=number,

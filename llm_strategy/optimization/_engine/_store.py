@@ -122,14 +122,17 @@ class RunStore:
         self.redactor.learn(record)
         return self.write_bytes(name, record.model_dump_json(indent=1).encode())
 
-    def write_bytes(self, name: str, data: bytes) -> Path:
+    def write_bytes(self, name: str, data: bytes, *, cleaned: bool = False) -> Path:
         """Write a file atomically, its text redacted: a reader never sees half of it, a killed or failed
         write leaves none.
 
-        (The rename is atomic; there is no fsync, so a power cut may lose the last writes.)
+        `cleaned`: the text was rendered from data this store's redactor has just cleaned (a step's
+        trace), so it is not scanned a second time. (The rename is atomic; there is no fsync, so a
+        power cut may lose the last writes.)
         """
-        with contextlib.suppress(UnicodeDecodeError):  # binary (a plot): holds no text of the run
-            data = self.redactor.scrub(data.decode()).encode()
+        if not cleaned:
+            with contextlib.suppress(UnicodeDecodeError):  # binary (a plot): holds no text of the run
+                data = self.redactor.scrub(data.decode()).encode()
         target = self.path / name
         temporary: str | None = None
         try:
