@@ -61,3 +61,24 @@ def test_a_resumed_run_puts_the_users_key_in_force_not_the_masked_one(tmp_path):
     result = _run(tmp_path, optimizer_replying([second]), 2, resume=True)
     assert [record.return_value for record in result.history][-1] == f"BEES!!!!! (key {USER_KEY})"
     assert USER_KEY not in _written(tmp_path)
+
+
+def test_the_secrets_option_adds_values_to_redact(tmp_path):
+    optimizer = optimizer_replying([SUGGESTION])
+    result = optimize_hyperparameters(
+        keyed_shout,
+        [{"topic": "project-bluebird"}],
+        optimizer_model=optimizer,
+        task_model=None,
+        evaluator=volume_score,
+        budget=Budget(max_steps=1),
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=False,
+        secrets=["project-bluebird", "default-key-0000"],
+    )
+    assert result.history[0].return_value == "PROJECT-BLUEBIRD!! (key default-key-0000)"  # in memory: as is
+    prompts = "\n".join(str(message.content) for call in optimizer.calls for message in call)
+    assert "bluebird" not in prompts and "[REDACTED]" in prompts
+    written = _written(tmp_path)
+    assert "bluebird" not in written and "default-key-0000" not in written

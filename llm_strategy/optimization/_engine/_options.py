@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,8 @@ class RunOptions(TypedDict, total=False):
     - `project`: the W&B project (default `llm-strategy`)
     - `progress`: a progress bar and the summary table at the end (default True)
     - `prices`: dollars per million input and output tokens by model-name prefix
+    - `secrets`: more values to redact wherever the run writes or sends data (secret environment
+      variables and values under secret-named keys are redacted without being named)
 
     Example:
         ```python
@@ -47,6 +49,7 @@ class RunOptions(TypedDict, total=False):
     project: str
     progress: bool
     prices: Mapping[str, tuple[float, float]]
+    secrets: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Settings:
     project: str = "llm-strategy"
     progress: bool = True
     prices: Mapping[str, tuple[float, float]] = field(default_factory=lambda: DEFAULT_PRICES)
+    secrets: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, options: Mapping[str, Any], *, max_steps: int | None, default_steps: int | None) -> Settings:
@@ -96,4 +100,5 @@ class Settings:
             project=options.get("project", "llm-strategy"),
             progress=options.get("progress", True),
             prices=options.get("prices", DEFAULT_PRICES),
+            secrets=tuple(options.get("secrets", ())),
         )

@@ -147,7 +147,7 @@ class Session:
     ) -> None:
         self.kind, self.task, self.settings = kind, task, settings
         self.info = RunInfo(kind=kind, task=task, identity=identity)
-        self.redactor = Redactor()
+        self.redactor = Redactor(extra_secrets=settings.secrets)
         self.redactor.learn([identity, *inputs, *(entry.defaults for entry in registered().values())])
         self.store = RunStore(
             settings.run_directory or default_directory(kind, task.rsplit(".", 1)[-1]), self.redactor
