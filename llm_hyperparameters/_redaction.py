@@ -78,11 +78,6 @@ class Redactor:
         self._add(value for name, value in os.environ.items() if is_secret_name(name))
         self._add(extra_secrets)
 
-    @property
-    def secrets(self) -> int:
-        """How many secret values (with their escaped forms) this redactor searches for."""
-        return len(self._secrets)
-
     def _add(self, values: Iterable[Any]) -> None:
         found = {
             form
