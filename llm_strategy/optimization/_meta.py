@@ -12,10 +12,11 @@ import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel, JsonValue
+from pydantic_core import to_jsonable_python
 from typing_extensions import Unpack
 
 from llm_hyperparameters import Hyperparameters, lookup
@@ -48,6 +49,7 @@ from ._engine import (
     run_concurrently,
     run_task,
 )
+from ._gepa import FrontierEntry, ParetoData, ParetoSteps, frontier_table
 from ._optimizer import LLMOptimizer
 from ._schemas import OptimizationInfo, TaskInfo, TaskRun
 from ._scoring import BestTracker, candidate_key
@@ -60,10 +62,32 @@ class OptimizationResult(RunResult[TaskRunRecord]):
     """The outcome: the best hyperparameters (enter them with `with`), the typed history, usage and cost."""
 
     best_hyperparameters: Hyperparameters
+    frontier: list[FrontierEntry] = field(default_factory=list)
+    """`selection="pareto"`: every candidate (parent, changed component, scores, validation instances led)."""
+    test_score: float | None = None
+    """`selection="pareto"` with `test=`: the best candidate's mean score on the test set, scored once."""
+    test_runs: list[TaskRunRecord] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The per-step table and the totals; with Pareto selection the candidates and the test score too."""
+        text = super().summary()
+        if self.frontier:
+            text += "\n" + frontier_table(self.frontier)
+        if self.test_runs:
+            shown = "-" if self.test_score is None else f"{self.test_score:.4f}"
+            text += f"\ntest score (best candidate, {len(self.test_runs)} task runs, scored once): {shown}"
+        return text
 
 
 class MetaOptimizer:
-    """Optimizes the tracked hyperparameters of a task with the original package's reflect/suggest loop.
+    """Optimizes a task's tracked hyperparameters: the original reflect/suggest loop, or Pareto selection.
+
+    `selection="original"` (the default) runs the original package's loop on `seed_parameters`.
+    `selection="pareto"` runs GEPA-style reflective evolution: candidates are scored per instance
+    on `validation` (default: the seed parameters), each step mutates one component of a parent drawn
+    from the Pareto frontier after a reflection on a `train` minibatch (default: the validation set)
+    and keeps the child only if it beats its parent there; `test` is scored once, for the best
+    candidate. `merge=True` also tries merging two frontier candidates after an accepted child.
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
@@ -92,6 +116,13 @@ class MetaOptimizer:
         stop_probability: float = 0.1,
         target_score: float | None = None,
         history_tokens: int = 750,
+        selection: Literal["original", "pareto"] = "original",
+        train: Sequence[Any] | None = None,
+        validation: Sequence[Any] | None = None,
+        test: Sequence[Any] | None = None,
+        minibatch_size: int = 3,
+        merge: bool = False,
+        seed: int = 0,
         **options: Unpack[RunOptions],
     ) -> None:
         """Check the inputs; nothing runs until `run()`."""
@@ -115,20 +146,58 @@ class MetaOptimizer:
         self.target_score = target_score
         self.history_tokens = history_tokens
         self.name = stable_name(task)
+        if selection not in ("original", "pareto"):
+            raise ValueError(f"selection must be 'original' or 'pareto', got {selection!r}")
+        if selection == "pareto" and evaluator is None:
+            raise ValueError("selection='pareto' needs an evaluator: candidates are compared by their scores")
+        if minibatch_size < 1:
+            raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
+        self.selection = selection
+        validation_set = self._typed(validation if validation is not None else seed_parameters)
+        self.data = ParetoData(
+            train=self._typed(train) if train is not None else validation_set,
+            validation=validation_set,
+            test=self._typed(test or []),
+            minibatch_size=minibatch_size,
+            merge=merge,
+            seed=seed,
+        )
+
+    def _typed(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+        return [self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in items]
 
     def run(self, *, resume: bool | None = None) -> OptimizationResult:
         """Run (or with `resume=True` continue) the optimization; returns the result."""
         settings = self.settings if resume is None else Settings(**{**vars(self.settings), "resume": resume})
         identity: dict[str, JsonValue] = {"parameters": self.task.parameters_type.model_json_schema()}
-        session = Session("meta", self.name, identity, settings)
-        steps = _MetaSteps(self, session)
-        config = {
+        config: dict[str, Any] = {
             "budget": vars(settings.budget),
             "evaluator": self.evaluator is not None,
-            "stop_probability": self.stop_probability,
+            "selection": self.selection,
         }
-        shared = session.run(steps, config)
-        return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+        if self.selection == "original":
+            session = Session("meta", self.name, identity, settings)
+            steps = _MetaSteps(self, session)
+            shared = session.run(steps, {**config, "stop_probability": self.stop_probability})
+            return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+        identity["data"] = to_jsonable_python(
+            {"train": self.data.train, "validation": self.data.validation, "test": self.data.test}
+        )
+        session = Session("meta-pareto", self.name, identity, settings)
+        pareto = ParetoSteps(self, session, self.data)
+        config |= {
+            "minibatch_size": self.data.minibatch_size,
+            "merge": self.data.merge,
+            "seed": self.data.seed,
+        }
+        shared = session.run(pareto, config)
+        return OptimizationResult(
+            **vars(shared),
+            best_hyperparameters=Hyperparameters(pareto.best()[0]),
+            frontier=pareto.frontier_entries(),
+            test_score=pareto.test_score,
+            test_runs=pareto.tested,
+        )
 
 
 def optimize_hyperparameters(
@@ -181,6 +250,7 @@ class _MetaSteps:
         reflected = {item.id: item for item in self.reflections.all()}
         for record in self.runs.all():
             self._add(_with_reflection(record, reflected.get(record.id)))
+        session.usage.evaluations = len(self.records)
         self.decided = {decision.step: decision for decision in self.decisions.all()}
         done = sorted(row.step for row in session.rows)
         if not done:
@@ -278,6 +348,7 @@ class _MetaSteps:
             )
             self.runs.write(run_id, record)
             self._add(record)
+            self.session.usage.evaluations += 1
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
             if reflecting is not None:  # reflect on it while the other task runs go on
                 started.append(reflecting.submit(contextvars.copy_context().run, self._reflection, record))
