@@ -7,12 +7,15 @@ killed run resumes without repeating work.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import itertools
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, JsonValue
@@ -43,6 +46,7 @@ from ._engine import (
     Task,
     TaskOutcome,
     TaskRunRecord,
+    Usage,
     WorkerFailure,
     ask,
     parametrized,
@@ -51,6 +55,7 @@ from ._engine import (
 )
 from ._gepa import FrontierEntry, ParetoData, ParetoSteps, frontier_table
 from ._optimizer import LLMOptimizer
+from ._plan import Auto, RunPlan, auto_evaluations, plan_run
 from ._schemas import OptimizationInfo, TaskInfo, TaskRun
 from ._scoring import BestTracker, candidate_key
 
@@ -67,6 +72,8 @@ class OptimizationResult(RunResult[TaskRunRecord]):
     test_score: float | None = None
     """`selection="pareto"` with `test=`: the best candidate's mean score on the test set, scored once."""
     test_runs: list[TaskRunRecord] = field(default_factory=list)
+    plan: RunPlan | None = None
+    """`selection="pareto"`: the budget and the estimate printed before the run started."""
 
     def summary(self) -> str:
         """The per-step table and the totals; with Pareto selection the candidates and the test score too."""
@@ -123,12 +130,14 @@ class MetaOptimizer:
         minibatch_size: int = 3,
         merge: bool = False,
         seed: int = 0,
+        auto: Auto | None = None,
+        dry_run: bool = False,
         **options: Unpack[RunOptions],
     ) -> None:
         """Check the inputs; nothing runs until `run()`."""
         if not 0 <= stop_probability <= 1:
             raise ValueError(f"stop_probability must be between 0 and 1, got {stop_probability}")
-        self.settings = Settings.of(options, max_steps=max_steps, default_steps=5)
+        self.settings = Settings.of(options, max_steps=max_steps, default_steps=None if auto else 5)
         self.task = Task.of(task, seed_parameters)
         self.seeds = [
             self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in seed_parameters
@@ -162,6 +171,32 @@ class MetaOptimizer:
             merge=merge,
             seed=seed,
         )
+        self.dry_run = dry_run
+        if auto is not None:
+            if selection != "pareto":
+                raise ValueError("auto= sets a Pareto run's evaluations: use it with selection='pareto'")
+            if self.settings.budget.max_evaluations is not None:
+                raise ValueError(
+                    f"auto={auto!r} and Budget(max_evaluations={self.settings.budget.max_evaluations}) "
+                    "disagree: set the evaluations in one place"
+                )
+            evaluations = auto_evaluations(auto, len(self.data.validation), minibatch_size)[1]
+            budget = dataclasses.replace(self.settings.budget, max_evaluations=evaluations)
+            self.settings = dataclasses.replace(self.settings, budget=budget)
+
+    def plan(self) -> RunPlan:
+        """The Pareto run's budget and estimated LLM calls, tokens and dollars (printed before it starts)."""
+        budget = self.settings.budget
+        return plan_run(
+            steps=budget.max_steps,
+            evaluations=budget.max_evaluations,
+            sizes=(len(self.data.train), len(self.data.validation), len(self.data.test)),
+            minibatch=min(self.data.minibatch_size, len(self.data.train)),
+            reflection_chars=self.data.reflection_chars,
+            task_model=self.task_model,
+            optimizer_model=self.optimizer_model,
+            prices=self.settings.prices,
+        )
 
     def _typed(self, items: Sequence[Any]) -> list[dict[str, Any]]:
         return [self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in items]
@@ -180,6 +215,20 @@ class MetaOptimizer:
             steps = _MetaSteps(self, session)
             shared = session.run(steps, {**config, "stop_probability": self.stop_probability})
             return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+        estimate = self.plan()
+        if settings.progress or self.dry_run:
+            print(estimate.text, file=sys.stderr)
+        if self.dry_run:
+            return OptimizationResult(
+                best_score=None,
+                history=[],
+                usage=Usage(),
+                stop_reason="dry run",
+                steps=0,
+                run_directory=settings.run_directory or Path(),
+                best_hyperparameters=Hyperparameters(self.initial),
+                plan=estimate,
+            )
         identity["data"] = to_jsonable_python(
             {"train": self.data.train, "validation": self.data.validation, "test": self.data.test}
         )
@@ -197,6 +246,7 @@ class MetaOptimizer:
             frontier=pareto.frontier_entries(),
             test_score=pareto.test_score,
             test_runs=pareto.tested,
+            plan=estimate,
         )
 
 

@@ -134,3 +134,19 @@ def proposer_replying(values: list[str]) -> ScriptedChatModel:
         return json.dumps({"return_value": {"lessons": f"try {value}", "new_value": value}})
 
     return ScriptedChatModel(replies=reply)
+
+
+@track_hyperparameters
+def frame(model: Any, kind: str, *, _prefix: str = "", _suffix: str = "") -> str:
+    """Frame the kind with a prefix and a suffix (no model needed)."""
+    return f"{_prefix}|{kind}|{_suffix}"
+
+
+def frame_score(run: Any) -> float:
+    """Kind a wants an A in front, kind b a B behind, kind c half likes no frame at all."""
+    prefix, kind, suffix = run.return_value.split("|")
+    if kind == "a":
+        return float("A" in prefix)
+    if kind == "b":
+        return float("B" in suffix)
+    return 0.5 if not prefix and not suffix else 0.0

@@ -14,7 +14,7 @@ from llm_strategy.optimization._pareto import (
     sample_parent,
 )
 
-from .tasks import follow, kind_score, proposer_replying, shout
+from .tasks import follow, frame, frame_score, kind_score, proposer_replying, shout
 
 FOLLOW = follow.hyperparameters.name
 KINDS = [{"kind": "a"}, {"kind": "b"}]
@@ -181,3 +181,90 @@ def test_a_proposal_that_breaks_a_constraint_is_a_rejected_step_not_a_crash(tmp_
     step = json.loads((tmp_path / "run" / "pareto_steps" / "001.json").read_text())
     assert step["accepted"] is False and "less than or equal to 5" in step["proposal_error"]
     assert result.best_hyperparameters[shout].volume == 2
+
+
+def test_merge_combines_two_frontier_siblings_component_by_component(tmp_path):
+    result = optimize_hyperparameters(
+        frame,
+        [{"kind": "a"}, {"kind": "b"}, {"kind": "c"}],
+        optimizer_model=proposer_replying(["A", "B"]),
+        task_model=None,
+        evaluator=frame_score,
+        selection="pareto",
+        merge=True,
+        seed=1,
+        budget=Budget(max_steps=3),
+        **options(tmp_path),
+    )
+    steps = [json.loads(path.read_text()) for path in sorted((tmp_path / "run" / "pareto_steps").iterdir())]
+    assert [(step["parent"], step["other_parent"], step["accepted"]) for step in steps] == [
+        ("c000", None, True),
+        ("c000", None, True),  # seed 1 draws the seed, the leader of kind c, as the second parent
+        ("c001", "c002", True),
+    ]
+    assert steps[2]["component"] is None and steps[2]["child_scores"] == [1.0, 1.0, 0.0]
+    assert steps[2]["parent_scores"] == [1.0, 0.0, 0.0]
+    best = result.best_hyperparameters[frame]
+    assert (best.prefix, best.suffix) == ("A", "B") and result.best_score == 2 / 3
+    assert {entry.id: entry.led for entry in result.frontier} == {
+        "c000": [2],
+        "c001": [],
+        "c002": [],
+        "c003": [0, 1],
+    }
+
+
+def test_auto_turns_into_evaluations_and_a_dry_run_prints_the_estimate_and_stops(tmp_path, capsys):
+    optimizer = MetaOptimizer(
+        follow,
+        KINDS,
+        optimizer_model=proposer_replying(["A"]),
+        task_model=None,
+        evaluator=kind_score,
+        selection="pareto",
+        minibatch_size=2,
+        test=[{"kind": "b"}],
+        auto="light",
+        dry_run=True,
+        **options(tmp_path),
+    )
+    assert optimizer.settings.budget.max_evaluations == 2 + 6 * (2 * 2 + 2)
+    assert optimizer.settings.budget.max_steps is None
+    result = optimizer.run()
+    printed = capsys.readouterr().err
+    assert result.stop_reason == "dry run" and result.history == [] and not (tmp_path / "run").exists()
+    assert result.plan is not None and result.plan.evaluations == 38 and result.plan.llm_calls == 38 + 1 + 6
+    assert "at most 39 task runs (test included) and 6 proposals" in printed
+    assert "cost unknown" in printed  # the scripted proposer has no price
+    with pytest.raises(ValueError, match="disagree"):
+        MetaOptimizer(
+            follow,
+            KINDS,
+            optimizer_model=proposer_replying(["A"]),
+            task_model=None,
+            evaluator=kind_score,
+            selection="pareto",
+            auto="light",
+            budget=Budget(max_evaluations=5),
+        )
+    with pytest.raises(ValueError, match="selection='pareto'"):
+        MetaOptimizer(follow, KINDS, optimizer_model=proposer_replying(["A"]), task_model=None, auto="heavy")
+
+
+def test_the_estimate_prices_the_configured_models():
+    from llm_strategy.optimization._plan import plan_run
+    from llm_strategy.testing import ScriptedChatModel
+
+    estimate = plan_run(
+        steps=2,
+        evaluations=None,
+        sizes=(4, 4, 0),
+        minibatch=2,
+        reflection_chars=4000,
+        task_model=None,
+        optimizer_model=ScriptedChatModel(replies=["x"]),
+        prices={"ScriptedChatModel": (1.0, 2.0)},  # priced by name (here: the class name)
+    )
+    assert estimate.evaluations is None and estimate.llm_calls == 4 + 2 * (4 + 4) + 2
+    assert estimate.tokens == 20 * 1000 + 2 * (1500 + 400)
+    assert estimate.cost == pytest.approx((2 * 1500 * 1.0 + 2 * 400 * 2.0) / 1e6)

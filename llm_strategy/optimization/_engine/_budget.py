@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from llm_hyperparameters import Trace
 
-__all__ = ["DEFAULT_PRICES", "Budget", "Usage"]
+__all__ = ["DEFAULT_PRICES", "Budget", "Usage", "price_of"]
 
 DEFAULT_PRICES: Mapping[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -118,7 +118,7 @@ class Usage(BaseModel):
             self.input_tokens += inputs
             self.output_tokens += outputs
             model = str(span.attributes.get("model") or "")
-            price = _price(model, prices)
+            price = price_of(model, prices)
             if price is None:
                 if (model or span.name) not in self.unpriced_models:
                     self.unpriced_models.append(model or span.name)
@@ -132,7 +132,8 @@ class Usage(BaseModel):
         self._started = now
 
 
-def _price(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
+def price_of(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """Dollars per million input and output tokens of a model, by its longest matching name prefix."""
     for prefix in sorted(prices, key=len, reverse=True):
         if model.startswith(prefix):
             return prices[prefix]
