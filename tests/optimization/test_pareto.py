@@ -100,6 +100,9 @@ def test_a_pareto_run_keeps_the_specialist_and_gates_the_children_exactly(tmp_pa
         "c003-t00",
         "c003-t01",
     ]
+    index = result.trace_page.read_text()
+    assert "c002 from c001" in index and "accepted; minibatch 1.5 vs parent 1.0" in index
+    assert "rejected; minibatch 0.0 vs parent" in index
     assert "c002" in result.summary() and "scored once): 1.0000" in result.summary()
 
 
