@@ -19,7 +19,7 @@ instances, proportional parent sampling, minibatch gate), Pareto with merge, gre
 best candidate is always the parent, minibatch gate), and the original's selection (the best
 candidate is always the parent; every proposal is scored on the whole validation set, no gate).
 The loop below drives the library's own frontier, sampling, gate and merge functions
-(`llm_strategy.optimization._pareto`); the LLM calls are replaced by the simulated proposer, so it
+(`llm_strategy.optimization.pareto`); the LLM calls are replaced by the simulated proposer, so it
 runs in well under a second per selection.
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import mean
 
-from llm_strategy.optimization._pareto import frontier, gate_passes, merge_choice, sample_parent
+from llm_strategy.optimization.pareto import frontier, gate_passes, merge_choice, sample_parent
 
 TYPES = {"a": ("b", 0), "b": ("a", 0), "c": ("d", 1), "d": ("c", 1)}  # type: (its conflict, its component)
 VOCABULARY = [*TYPES, *(f"{kind}{detail}" for kind in TYPES for detail in (1, 2, 3))]

@@ -36,8 +36,8 @@ from ._engine import (
     parametrized,
     run_task,
 )
-from ._pareto import frontier, gate_passes, merge_choice, sample_parent
 from ._proposer import ComponentReflection, MinibatchExample, ReflectiveProposer
+from .pareto import frontier, gate_passes, merge_choice, sample_parent
 
 __all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
 

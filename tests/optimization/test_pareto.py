@@ -6,13 +6,14 @@ import random
 import pytest
 
 from llm_strategy.optimization import Budget, MetaOptimizer, optimize_hyperparameters
-from llm_strategy.optimization._pareto import (
+from llm_strategy.optimization.pareto import (
     frontier,
     gate_passes,
     instances_led,
     merge_choice,
     sample_parent,
 )
+from llm_strategy.testing import ScriptedChatModel
 
 from .tasks import follow, frame, frame_score, kind_score, proposer_replying, shout
 
@@ -255,19 +256,17 @@ def test_auto_turns_into_evaluations_and_a_dry_run_prints_the_estimate_and_stops
 
 
 def test_the_estimate_prices_the_configured_models():
-    from llm_strategy.optimization._plan import plan_run
-    from llm_strategy.testing import ScriptedChatModel
-
-    estimate = plan_run(
-        steps=2,
-        evaluations=None,
-        sizes=(4, 4, 0),
-        minibatch=2,
-        reflection_chars=4000,
-        task_model=None,
+    optimizer = MetaOptimizer(
+        follow,
+        KINDS,
         optimizer_model=ScriptedChatModel(replies=["x"]),
+        task_model=None,
+        evaluator=kind_score,
+        selection="pareto",
+        max_steps=2,
         prices={"ScriptedChatModel": (1.0, 2.0)},  # priced by name (here: the class name)
     )
-    assert estimate.evaluations is None and estimate.llm_calls == 4 + 2 * (4 + 4) + 2
-    assert estimate.tokens == 20 * 1000 + 2 * (1500 + 400)
-    assert estimate.cost == pytest.approx((2 * 1500 * 1.0 + 2 * 400 * 2.0) / 1e6)
+    estimate = optimizer.plan()
+    assert estimate.evaluations is None and estimate.llm_calls == 2 + 2 * (2 * 2 + 2) + 2
+    assert estimate.tokens == 14 * 1000 + 2 * (6000 // 4 + 500 + 400)
+    assert estimate.cost == pytest.approx((2 * 2000 * 1.0 + 2 * 400 * 2.0) / 1e6)

@@ -1,7 +1,15 @@
-"""Pareto selection over validation instances: the frontier, parent sampling, the gate, merge's choice.
+"""Pareto selection over validation instances: the frontier, parent sampling, the gate, what merge takes.
 
-Pure functions of per-instance scores (`scores[candidate][instance]`, None for a failed run), so
-every decision can be asserted exactly in tests.
+Pure functions of per-instance scores (`scores[candidate][instance]`, None for a failed run), used by
+`MetaOptimizer(selection="pareto")` and by the selection benchmark; every decision can be asserted exactly.
+
+Example:
+    ```python
+    from llm_strategy.optimization import pareto
+
+    front = pareto.frontier({"c000": [0.0, 0.0], "c001": [1.0, 0.0], "c002": [0.5, 1.0]})
+    assert front == {"c001": [0], "c002": [1]}
+    ```
 """
 
 from __future__ import annotations
