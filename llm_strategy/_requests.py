@@ -30,25 +30,13 @@ def send(
 ) -> Reply:
     """Send messages; `output` adds its request kwargs and describes the request in run metadata;
     `model_args` (a `ChatChain.query`'s) go to the model's call too."""
-    check_request_allowed(model)
-    kwargs = {**(output.request_kwargs(model) if output is not None else {}), **(model_args or {})}
+    call = _Call(model, messages, output, model_args)
     with request_span(model, messages, attempt, output) as traced:
         try:
-            if isinstance(model, BaseLLM):
-                prompt, stop = _for_text_model(messages, kwargs)
-                result = model.generate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
-                reply = _reply_from_generation(result)
-            else:
-                message = model.invoke(list(messages), _config(output), **kwargs)
-                reply = _reply_from_message(message)
+            result = call.method(sync=True)(*call.args, **call.kwargs)
         except Exception as error:
-            if _not_the_providers(model, error):
-                raise
-            cut_off = _cut_off_reply(error)
-            if cut_off is None:
-                raise provider_error(model, error, output) from error
-            reply = cut_off
-        return _traced(traced, reply)
+            return _traced(traced, call.failed(error))
+        return _traced(traced, call.read(result))
 
 
 async def send_async(
@@ -59,43 +47,59 @@ async def send_async(
     model_args: Mapping[str, Any] | None = None,
 ) -> Reply:
     """`send` through the model's async API."""
-    check_request_allowed(model)
-    kwargs = {**(output.request_kwargs(model) if output is not None else {}), **(model_args or {})}
+    call = _Call(model, messages, output, model_args)
     with request_span(model, messages, attempt, output) as traced:
         try:
-            if isinstance(model, BaseLLM):
-                prompt, stop = _for_text_model(messages, kwargs)
-                result = await model.agenerate([prompt], stop=stop, metadata=_metadata(output), **kwargs)
-                reply = _reply_from_generation(result)
-            else:
-                message = await model.ainvoke(list(messages), _config(output), **kwargs)
-                reply = _reply_from_message(message)
+            result = await call.method(sync=False)(*call.args, **call.kwargs)
         except Exception as error:
-            if _not_the_providers(model, error):
-                raise
-            cut_off = _cut_off_reply(error)
-            if cut_off is None:
-                raise provider_error(model, error, output) from error
-            reply = cut_off
-        return _traced(traced, reply)
+            return _traced(traced, call.failed(error))
+        return _traced(traced, call.read(result))
+
+
+class _Call:
+    """One request, prepared once for either driver: what to send, how to read or fail."""
+
+    __slots__ = ("args", "kwargs", "model", "output", "text_model")
+
+    def __init__(
+        self,
+        model: BaseLanguageModel[Any],
+        messages: Sequence[BaseMessage],
+        output: OutputMode | None,
+        model_args: Mapping[str, Any] | None,
+    ) -> None:
+        check_request_allowed(model)
+        self.model, self.output = model, output
+        self.text_model = isinstance(model, BaseLLM)
+        self.kwargs = {**(output.request_kwargs(model) if output is not None else {}), **(model_args or {})}
+        if self.text_model:  # one role-marked prompt; the end of a turn is a stop word
+            stop = [*(self.kwargs.pop("stop", None) or ()), END_OF_TURN]
+            self.args: tuple[Any, ...] = ([join_for_text_model(messages)],)
+            self.kwargs.update(stop=stop, metadata=output.metadata if output is not None else None)
+        else:
+            self.args = (list(messages), {"metadata": output.metadata} if output is not None else None)
+
+    def method(self, *, sync: bool) -> Any:
+        """The model's call: `generate`/`invoke`, or their async twins."""
+        name = "generate" if self.text_model else "invoke"
+        return getattr(self.model, name if sync else f"a{name}")
+
+    def read(self, result: Any) -> Reply:
+        return _reply_from_generation(result) if self.text_model else _reply_from_message(result)
+
+    def failed(self, error: Exception) -> Reply:
+        """The reply a client's finish-reason exception holds; else raise what the failure is."""
+        if _not_the_providers(self.model, error):
+            raise error
+        cut_off = _cut_off_reply(error)
+        if cut_off is None:
+            raise provider_error(self.model, error, self.output) from error
+        return cut_off
 
 
 def _not_the_providers(model: BaseLanguageModel[Any], error: Exception) -> bool:
     """Our own errors, and an offline test model's assertion (a test's mistake), pass unwrapped."""
     return isinstance(error, LLMCallError) or (isinstance(error, AssertionError) and is_offline(model))
-
-
-def _metadata(output: OutputMode | None) -> dict[str, Any] | None:
-    return output.metadata if output is not None else None
-
-
-def _config(output: OutputMode | None) -> Any:
-    return {"metadata": output.metadata} if output is not None else None
-
-
-def _for_text_model(messages: Sequence[BaseMessage], kwargs: dict[str, Any]) -> tuple[str, list[str]]:
-    """One role-marked prompt for a text-completion model, and its stop words (the end of a turn)."""
-    return join_for_text_model(messages), [*(kwargs.pop("stop", None) or ()), END_OF_TURN]
 
 
 def _reply_from_message(message: Any) -> Reply:

@@ -69,23 +69,24 @@ def json_schema_of(adapter: TypeAdapter[Any]) -> dict[str, Any]:
 
 def compact_json_schema(schema: Mapping[str, Any], title: str) -> dict[str, Any]:
     """A copy without the per-field titles pydantic adds; `title` names the whole schema."""
+    return {"title": title, **_without(schema, "title")}
 
-    def strip(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {
-                key: (
-                    {name: strip(value) for name, value in item.items()}
-                    if key in ("properties", "$defs")
-                    else strip(item)
-                )
-                for key, item in node.items()
-                if key != "title"
-            }
-        if isinstance(node, list):
-            return [strip(item) for item in node]
-        return node
 
-    return {"title": title, **strip(schema)}
+def _without(node: Any, keyword: str) -> Any:
+    """A copy of a schema without `keyword` anywhere (names under `properties` and `$defs` kept)."""
+    if isinstance(node, dict):
+        return {
+            key: (
+                {name: _without(value, keyword) for name, value in item.items()}
+                if key in ("properties", "$defs")
+                else _without(item, keyword)
+            )
+            for key, item in node.items()
+            if key != keyword
+        }
+    if isinstance(node, list):
+        return [_without(item, keyword) for item in node]
+    return node
 
 
 class Outline:
@@ -280,7 +281,7 @@ def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[
     schema = copy.deepcopy(dict(reply))
     definitions = schema.get("$defs", {})
     for key in shown & definitions.keys():
-        definitions[key] = _without_descriptions(definitions[key])
+        definitions[key] = _without(definitions[key], "description")
     output = schema["properties"][field]
     key = output.get("$ref", "").rsplit("/", 1)[-1]
     definition = definitions.get(key)
@@ -292,22 +293,6 @@ def native_form(reply: Mapping[str, Any], shown: set[str], field: str) -> tuple[
     described = {"description": output["description"]} if "description" in output else {}
     unwrapped = {"title": schema["title"], **definition, **described, **({"$defs": others} if others else {})}
     return unwrapped, False
-
-
-def _without_descriptions(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            key: (
-                {name: _without_descriptions(value) for name, value in item.items()}
-                if key == "properties"
-                else _without_descriptions(item)
-            )
-            for key, item in node.items()
-            if key != "description"
-        }
-    if isinstance(node, list):
-        return [_without_descriptions(item) for item in node]
-    return node
 
 
 def strict_json_schema(schema: Mapping[str, Any]) -> dict[str, Any] | None:
