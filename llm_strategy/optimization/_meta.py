@@ -94,7 +94,8 @@ class MetaOptimizer:
     on `validation` (default: the seed parameters), each step mutates one component of a parent drawn
     from the Pareto frontier after a reflection on a `train` minibatch (default: the validation set)
     and keeps the child only if it beats its parent there; `test` is scored once, for the best
-    candidate. `merge=True` also tries merging two frontier candidates after an accepted child.
+    candidate. `merge=True` also tries merging two frontier candidates after an accepted child;
+    `reflection_tokens` bounds the traces the proposer reads per step (about 4 characters a token).
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
@@ -128,6 +129,7 @@ class MetaOptimizer:
         validation: Sequence[Any] | None = None,
         test: Sequence[Any] | None = None,
         minibatch_size: int = 3,
+        reflection_tokens: int = 1_500,
         merge: bool = False,
         seed: int = 0,
         auto: Auto | None = None,
@@ -170,6 +172,7 @@ class MetaOptimizer:
             minibatch_size=minibatch_size,
             merge=merge,
             seed=seed,
+            reflection_chars=4 * reflection_tokens,
         )
         self.dry_run = dry_run
         if auto is not None:

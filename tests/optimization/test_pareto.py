@@ -15,7 +15,7 @@ from llm_strategy.optimization.pareto import (
 )
 from llm_strategy.testing import ScriptedChatModel
 
-from .tasks import follow, frame, frame_score, kind_score, proposer_replying, shout
+from .tasks import follow, frame, frame_score, kind_score, proposer_replying, shout, write_note
 
 FOLLOW = follow.hyperparameters.name
 KINDS = [{"kind": "a"}, {"kind": "b"}]
@@ -270,3 +270,25 @@ def test_the_estimate_prices_the_configured_models():
     assert estimate.evaluations is None and estimate.llm_calls == 2 + 2 * (2 * 2 + 2) + 2
     assert estimate.tokens == 14 * 1000 + 2 * (6000 // 4 + 500 + 400)
     assert estimate.cost == pytest.approx((2 * 2000 * 1.0 + 2 * 400 * 2.0) / 1e6)
+
+
+def test_the_proposer_reads_the_minibatch_traces_and_feedback_cut_to_the_budget(tmp_path):
+    task_model = ScriptedChatModel(replies=lambda messages: '{"return_value": "' + "bzz " * 300 + '"}')
+    proposer = proposer_replying([{"topic": "The topic, in one word."}, "Write two sentences."])
+    result = optimize_hyperparameters(
+        write_note,
+        [{"topic": "bees"}],
+        optimizer_model=proposer,
+        task_model=task_model,
+        evaluator=lambda run: (0.0, "too repetitive: says bzz"),
+        selection="pareto",
+        reflection_tokens=200,
+        budget=Budget(max_steps=2),
+        **options(tmp_path),
+    )
+    prompts = [call[-1].text for call in proposer.calls]
+    assert len(prompts) == 2 and all("too repetitive: says bzz" in prompt for prompt in prompts)
+    assert "bzz bzz" in prompts[0] and "…" in prompts[0] and len(prompts[0]) < 4_000
+    assert f"{write_note.hyperparameters.name}:descriptions" in prompts[0]
+    assert f"{write_note.hyperparameters.name}:docstring" in prompts[1]
+    assert [entry.id for entry in result.frontier] == ["c000"]  # both children lost the gate (0 vs 0)
