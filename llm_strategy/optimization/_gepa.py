@@ -145,9 +145,12 @@ class ParetoSteps:
 
     def _start(self) -> None:
         """The seed candidate and the components to mutate, from what the seed runs used."""
-        seed = self.records[f"{SEED}-v00"].hyperparameters
-        self.candidates[SEED] = dict(seed)
-        used = {name for record in self.records.values() for name in record.hyperparameters}
+        seeds = [record for key, record in sorted(self.records.items()) if key.startswith(f"{SEED}-v")]
+        values = dict(self.o.initial)
+        for record in seeds:  # every value any seed run used (a failed run may have used few)
+            values |= {name: entry for name, entry in record.hyperparameters.items() if name not in values}
+        self.candidates[SEED] = values
+        used = {name for record in seeds for name in record.hyperparameters}
         names = self.o.optimize or sorted(used - {SETTINGS})
         components = [
             (name, field)
@@ -254,16 +257,17 @@ class ParetoSteps:
         entry_name, field = decision.component.rsplit(":", 1)
         entry = lookup(entry_name)
         info = entry.model.model_fields[field]
+        current = parent.get(entry_name) or entry.defaults.model_dump(mode="json")
         reflection_type = parametrized(ComponentReflection, info.annotation)
         request = reflection_type(
             component=decision.component,
             description=info.description,
-            current_value=parent[entry_name][field],
+            current_value=current[field],
             examples=self._examples(runs),
         )
         try:
             proposal = ask(ReflectiveProposer.propose_component_value, self.o.optimizer_model, request)
-            values = entry.model.model_validate({**parent[entry_name], field: proposal.new_value})
+            values = entry.model.model_validate({**current, field: proposal.new_value})
         except (LLMCallError, ValueError) as error:
             return self._record(
                 decision.model_copy(update={"proposal_error": f"{type(error).__name__}: {error}"})
