@@ -117,7 +117,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as directory:
                 here = Path(directory)
                 opro_result = run_opro(problem, model, "opro", steps, here)
-                results["opro"].append(llm_outcome(opro_result, problem, lambda x: (x["w"], x["b"])))
+                results["opro"].append(llm_outcome(opro_result, problem, lambda x: (x.w, x.b)))
                 box = run_blackbox(problem, model, "opro", steps, here)
                 results["blackbox"].append(llm_outcome(box, problem, parse_pair))
                 results["meta"].append(meta_outcome(run_meta(problem, model, steps, here), problem))
