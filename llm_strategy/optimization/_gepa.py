@@ -72,14 +72,15 @@ class FrontierEntry:
 
 def frontier_table(entries: Sequence[FrontierEntry]) -> str:
     """The candidates as a text table: lineage, minibatch and validation scores, instances led."""
-    lines = ["candidate  parent  changed component                          minibatch  validation  led"]
+    lines = [f"{'candidate':<9}  {'parent':<6}  {'changed component':<30}  minibatch  validation  led"]
     for entry in entries:
         minibatch = (
             "-" if entry.minibatch_child is None else f"{entry.minibatch_parent:g}->{entry.minibatch_child:g}"
         )
         mean = "-" if entry.validation_mean is None else f"{entry.validation_mean:.4f}"
         lines.append(
-            f"{entry.id:<9}  {entry.parent or '-':<6}  {(entry.component or '-')[-42:]:<42}  {minibatch:<9}  "
+            f"{entry.id:<9}  {entry.parent or '-':<6}  {(entry.component or '-').rsplit('.', 1)[-1]:<30}  "
+            f"{minibatch:<9}  "
             f"{mean:<10}  {','.join(map(str, entry.led)) or '-'}"
         )
     return "\n".join(lines)

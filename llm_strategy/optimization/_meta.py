@@ -77,13 +77,17 @@ class OptimizationResult(RunResult[TaskRunRecord]):
 
     def summary(self) -> str:
         """The per-step table and the totals; with Pareto selection the candidates and the test score too."""
-        text = super().summary()
-        if self.frontier:
-            text += "\n" + frontier_table(self.frontier)
+        return "\n".join([super().summary(), *self.candidate_lines()])
+
+    def candidate_lines(self) -> list[str]:
+        """The candidates table and the test score (nothing for the original selection)."""
+        lines = [frontier_table(self.frontier)] if self.frontier else []
         if self.test_runs:
             shown = "-" if self.test_score is None else f"{self.test_score:.4f}"
-            text += f"\ntest score (best candidate, {len(self.test_runs)} task runs, scored once): {shown}"
-        return text
+            lines.append(
+                f"test score (best candidate, {len(self.test_runs)} task runs, scored once): {shown}"
+            )
+        return lines
 
 
 class MetaOptimizer:
@@ -243,7 +247,7 @@ class MetaOptimizer:
             "seed": self.data.seed,
         }
         shared = session.run(pareto, config)
-        return OptimizationResult(
+        result = OptimizationResult(
             **vars(shared),
             best_hyperparameters=Hyperparameters(pareto.best()[0]),
             frontier=pareto.frontier_entries(),
@@ -251,6 +255,9 @@ class MetaOptimizer:
             test_runs=pareto.tested,
             plan=estimate,
         )
+        if settings.progress:  # after the session's summary
+            print("\n".join(result.candidate_lines()), file=sys.stderr)
+        return result
 
 
 def optimize_hyperparameters(

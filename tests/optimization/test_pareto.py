@@ -292,3 +292,27 @@ def test_the_proposer_reads_the_minibatch_traces_and_feedback_cut_to_the_budget(
     assert f"{write_note.hyperparameters.name}:descriptions" in prompts[0]
     assert f"{write_note.hyperparameters.name}:docstring" in prompts[1]
     assert [entry.id for entry in result.frontier] == ["c000"]  # both children lost the gate (0 vs 0)
+
+
+def test_a_pareto_run_prints_its_estimate_first_and_its_candidates_last(tmp_path, capsys):
+    optimize_hyperparameters(
+        follow,
+        KINDS,
+        optimizer_model=proposer_replying(["A"]),
+        task_model=None,
+        evaluator=kind_score,
+        selection="pareto",
+        minibatch_size=2,
+        budget=Budget(max_steps=1),
+        **options(tmp_path, progress=True),
+    )
+    printed = capsys.readouterr().err
+    assert printed.startswith("Pareto run: task parameters: train 2, validation 2, test 0")
+    assert printed.rstrip().splitlines()[-1].split() == [
+        "c001",
+        "c000",
+        "follow:instruction",
+        "0->1",
+        "0.5000",
+        "0,1",
+    ]
