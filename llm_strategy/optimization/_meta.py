@@ -187,7 +187,8 @@ class MetaOptimizer:
                     f"auto={auto!r} and Budget(max_evaluations={self.settings.budget.max_evaluations}) "
                     "disagree: set the evaluations in one place"
                 )
-            evaluations = auto_evaluations(auto, len(self.data.validation), minibatch_size)[1]
+            minibatch = min(minibatch_size, len(self.data.train))
+            evaluations = auto_evaluations(auto, len(self.data.validation), minibatch)[1]
             budget = dataclasses.replace(self.settings.budget, max_evaluations=evaluations)
             self.settings = dataclasses.replace(self.settings, budget=budget)
 
