@@ -82,3 +82,36 @@ def test_the_secrets_option_adds_values_to_redact(tmp_path):
     assert "bluebird" not in prompts and "[REDACTED]" in prompts
     written = _written(tmp_path)
     assert "bluebird" not in written and "default-key-0000" not in written
+
+
+def test_a_resumed_pareto_run_puts_the_users_key_in_force(tmp_path):
+    from .tasks import follow, kind_score, proposer_replying
+
+    common = {
+        "task_model": None,
+        "evaluator": kind_score,
+        "selection": "pareto",
+        "minibatch_size": 2,
+        "hyperparameters": Hyperparameters({follow: {"api_key": USER_KEY}}),
+        "run_directory": tmp_path / "run",
+        "wandb": False,
+        "progress": False,
+    }
+    kinds = [{"kind": "a"}, {"kind": "b"}]
+    optimize_hyperparameters(
+        follow, kinds, optimizer_model=proposer_replying(["A"]), budget=Budget(max_steps=1), **common
+    )
+    (tmp_path / "run" / "result.json").unlink()  # as if killed after step 1
+    result = optimize_hyperparameters(
+        follow,
+        kinds,
+        optimizer_model=proposer_replying(["AB"]),
+        budget=Budget(max_steps=2),
+        resume=True,
+        **common,
+    )
+    ran_after = [record for record in result.history if record.step == 2]
+    assert ran_after and {
+        record.hyperparameters[follow.hyperparameters.name]["api_key"] for record in ran_after
+    } == {USER_KEY}
+    assert USER_KEY not in _written(tmp_path)
