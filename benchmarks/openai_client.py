@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from report import Row, best_of
+from report import Row, interleaved
 from subjects import CUSTOMERS, Box, CustomerDatabase, add, relabel, write_essay
 
 from llm_hyperparameters import Hyperparameters
@@ -73,13 +73,18 @@ def _overhead(mode: str) -> Row:
     """`add` against a bare invoke of the request it sends, on the same in-process transport."""
     sent: list[dict[str, Any]] = []
     model = chat_openai('{"return_value": 3}', sent)
-    with Hyperparameters({"llm_strategy.settings": {"output_mode": mode}}):
+    settings = Hyperparameters({"llm_strategy.settings": {"output_mode": mode}})
+    with settings:
         add(model, 1, 2)
-        ours = best_of(lambda: add(model, 1, 2), 300)
     messages, extra = _as_messages(sent[0]), {}
     if "response_format" in sent[0]:
         extra["response_format"] = sent[0]["response_format"]
-    bare = best_of(lambda: model.invoke(messages, **extra), 300)
+
+    def ours_call() -> None:
+        with settings:
+            add(model, 1, 2)
+
+    ours, bare = interleaved(ours_call, lambda: model.invoke(messages, **extra), 100)
     ratio = ours / bare
     return Row(
         f"ChatOpenAI add(), {mode} mode",

@@ -30,6 +30,7 @@ PUBLIC_MODULES = [
     "llm_strategy.optimization.textgrad",
     "llm_strategy.optimization.sandbox",
     "llm_strategy.optimization.judge",
+    "llm_strategy.optimization.pareto",
     "llm_hyperparameters",
 ]
 OLD_MODULE_PATHS = {  # 2.2.0's module paths: aliases of public names
@@ -124,6 +125,7 @@ def test_optimization_all_is_pinned():
         "DEFAULT_PRICES",
         "Duplicate",
         "Evaluated",
+        "FrontierEntry",
         "ImprovementProbability",
         "LLMOptimizer",
         "MetaDecision",
@@ -131,9 +133,12 @@ def test_optimization_all_is_pinned():
         "OptimizationInfo",
         "OptimizationResult",
         "OptimizationStep",
+        "ParetoStep",
+        "ReflectiveProposer",
         "ResumeError",
         "RunLockedError",
         "RunOptions",
+        "RunPlan",
         "RunResult",
         "RunStorageError",
         "SearchDecision",
@@ -150,6 +155,7 @@ def test_optimization_all_is_pinned():
         "judge",
         "opro",
         "optimize_hyperparameters",
+        "pareto",
         "sandbox",
         "textgrad",
     ]
