@@ -1,4 +1,7 @@
-"""A slow offline optimization, run as a script by the resume test: `python run_slow.py DIR [--resume]`."""
+"""A slow offline optimization, run as a script by the resume test.
+
+`python run_slow.py DIR [--resume] [--calls FILE]`: FILE gets one line per LLM request.
+"""
 
 import sys
 from pathlib import Path
@@ -9,7 +12,8 @@ from llm_strategy.optimization import Budget, optimize_hyperparameters
 from tests.optimization.tasks import SlowSynthetic, write_note
 
 if __name__ == "__main__":
-    model = SlowSynthetic(seed=5, delay=0.15)
+    calls = sys.argv[sys.argv.index("--calls") + 1] if "--calls" in sys.argv else None
+    model = SlowSynthetic(seed=5, delay=0.15, request_log=calls)
     result = optimize_hyperparameters(
         write_note,
         [{"topic": "bees"}, {"topic": "tides"}, {"topic": "owls"}],

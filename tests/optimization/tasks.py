@@ -46,12 +46,16 @@ def untracked(model: Any, topic: str) -> str:
 
 
 class SlowSynthetic(SyntheticChatModel):
-    """The synthetic model in prompt mode, with a delay per request."""
+    """The synthetic model in prompt mode, with a delay per request (each noted in `request_log`, if set)."""
 
     delay: float = 0.05
     structured_output: bool = False
+    request_log: str | None = None
 
     def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+        if self.request_log is not None:
+            with open(self.request_log, "a") as file:
+                file.write("request\n")
         time.sleep(self.delay)
         return super()._generate(messages, stop, run_manager, **kwargs)
 

@@ -102,7 +102,10 @@ class RunStore:
             self._lock = None
 
     def _acquire(self) -> None:
-        handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 - held until close()
+        try:
+            handle = open(self.path / ".lock", "a+b")  # noqa: SIM115 - held until close()
+        except OSError as error:  # a read-only directory: refused before any work is done
+            raise self._unwritable(self.path / ".lock", error) from error
         try:
             _lock_file(handle)
         except OSError as error:
@@ -145,12 +148,16 @@ class RunStore:
             os.replace(temporary, target)
         except OSError as error:
             if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)
-            raise RunStorageError(
-                f"cannot write {target}: {error.strerror or error}. Everything finished before is kept in "
-                f"{self.path}; resume the run (resume=True) once the disk is writable"
-            ) from error
+                with contextlib.suppress(OSError):  # none was made (read-only), or it is cleaned on resume
+                    Path(temporary).unlink()
+            raise self._unwritable(target, error) from error
         return target
+
+    def _unwritable(self, target: Path, error: OSError) -> RunStorageError:
+        return RunStorageError(
+            f"cannot write {target}: {error.strerror or error}. Everything finished before is kept in "
+            f"{self.path}; resume the run (resume=True) once the disk is writable"
+        )
 
     def read(self, name: str, model: type[T]) -> T | None:
         """The record stored under `name`, or None."""
