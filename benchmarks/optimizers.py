@@ -7,6 +7,7 @@ stop on the exact hit. Reported: steps to the hit (mean over the repetitions tha
 many hit) and unique pairs explored, for OPRO, the black-box optimizer, the meta-optimizer,
 random search and Nelder-Mead, the baselines getting the same number of evaluations.
 Without MODEL it runs offline on the synthetic model: a smoke test whose figures mean nothing.
+Then the meta-optimizer's selection rules on a synthetic task family (`benchmarks/selection.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 from linear_regression import Problem, parse_pair, run_blackbox, run_meta, run_opro
+from selection import main as selection_table
 
 from llm_strategy import resolve_model
 from llm_strategy.testing import SyntheticChatModel
@@ -115,7 +117,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as directory:
                 here = Path(directory)
                 opro_result = run_opro(problem, model, "opro", steps, here)
-                results["opro"].append(llm_outcome(opro_result, problem, lambda x: (x["w"], x["b"])))
+                results["opro"].append(llm_outcome(opro_result, problem, lambda x: (x.w, x.b)))
                 box = run_blackbox(problem, model, "opro", steps, here)
                 results["blackbox"].append(llm_outcome(box, problem, parse_pair))
                 results["meta"].append(meta_outcome(run_meta(problem, model, steps, here), problem))
@@ -123,6 +125,8 @@ def main() -> None:
             results["nelder-mead"].append(nelder_mead(problem, evaluations, repeat))
         cells = "  ".join(f"{summarize(results[name]):>22}" for name in methods)
         print(f"{f'({w}, {b})':>9}  {paper:5.1f}  {cells}")
+    print()
+    selection_table()
 
 
 if __name__ == "__main__":

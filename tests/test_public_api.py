@@ -30,6 +30,7 @@ PUBLIC_MODULES = [
     "llm_strategy.optimization.textgrad",
     "llm_strategy.optimization.sandbox",
     "llm_strategy.optimization.judge",
+    "llm_strategy.optimization.pareto",
     "llm_hyperparameters",
 ]
 OLD_MODULE_PATHS = {  # 2.2.0's module paths: aliases of public names
@@ -125,6 +126,7 @@ def test_optimization_all_is_pinned():
         "DEFAULT_PRICES",
         "Duplicate",
         "Evaluated",
+        "FrontierEntry",
         "ImprovementProbability",
         "LLMOptimizer",
         "MetaDecision",
@@ -132,9 +134,12 @@ def test_optimization_all_is_pinned():
         "OptimizationInfo",
         "OptimizationResult",
         "OptimizationStep",
+        "ParetoStep",
+        "ReflectiveProposer",
         "ResumeError",
         "RunLockedError",
         "RunOptions",
+        "RunPlan",
         "RunResult",
         "RunStorageError",
         "SearchDecision",
@@ -151,6 +156,7 @@ def test_optimization_all_is_pinned():
         "judge",
         "opro",
         "optimize_hyperparameters",
+        "pareto",
         "sandbox",
         "textgrad",
     ]

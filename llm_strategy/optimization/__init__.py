@@ -3,10 +3,10 @@ optimization of text and code, OPRO and textual gradients, all running on one en
 options, budgets, typed records, checkpoints and resume, executors, W&B, progress, results).
 
 Nothing below `llm_strategy.optimization` imports it; it is the top floor. `blackbox`, `opro`,
-`textgrad`, `judge` and `sandbox` are modules: `from llm_strategy.optimization import blackbox`.
+`textgrad`, `judge`, `sandbox` and `pareto` are modules: `from llm_strategy.optimization import blackbox`.
 """
 
-from . import blackbox, judge, opro, sandbox, textgrad
+from . import blackbox, judge, opro, pareto, sandbox, textgrad
 from ._engine import (
     DEFAULT_PRICES,
     Budget,
@@ -15,6 +15,7 @@ from ._engine import (
     Duplicate,
     Evaluated,
     MetaDecision,
+    ParetoStep,
     ResumeError,
     RunLockedError,
     RunOptions,
@@ -27,8 +28,11 @@ from ._engine import (
     TextGradStep,
     Usage,
 )
+from ._gepa import FrontierEntry
 from ._meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
 from ._optimizer import LLMOptimizer
+from ._plan import RunPlan
+from ._proposer import ReflectiveProposer
 from ._schemas import (
     ImprovementProbability,
     OptimizationInfo,
@@ -46,6 +50,7 @@ __all__ = [
     "ChatRequest",
     "Duplicate",
     "Evaluated",
+    "FrontierEntry",
     "ImprovementProbability",
     "LLMOptimizer",
     "MetaDecision",
@@ -53,9 +58,12 @@ __all__ = [
     "OptimizationInfo",
     "OptimizationResult",
     "OptimizationStep",
+    "ParetoStep",
+    "ReflectiveProposer",
     "ResumeError",
     "RunLockedError",
     "RunOptions",
+    "RunPlan",
     "RunResult",
     "RunStorageError",
     "SearchDecision",
@@ -72,6 +80,7 @@ __all__ = [
     "judge",
     "opro",
     "optimize_hyperparameters",
+    "pareto",
     "sandbox",
     "textgrad",
 ]

@@ -7,15 +7,19 @@ killed run resumes without repeating work.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import itertools
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel, JsonValue
+from pydantic_core import to_jsonable_python
 from typing_extensions import Unpack
 
 from llm_hyperparameters import Hyperparameters, lookup
@@ -42,13 +46,16 @@ from ._engine import (
     Task,
     TaskOutcome,
     TaskRunRecord,
+    Usage,
     WorkerFailure,
     ask,
     parametrized,
     run_concurrently,
     run_task,
 )
+from ._gepa import FrontierEntry, ParetoData, ParetoSteps, frontier_table
 from ._optimizer import LLMOptimizer
+from ._plan import Auto, RunPlan, auto_evaluations, plan_run
 from ._schemas import OptimizationInfo, TaskInfo, TaskRun
 from ._scoring import BestTracker, candidate_key
 
@@ -60,10 +67,39 @@ class OptimizationResult(RunResult[TaskRunRecord]):
     """The outcome: the best hyperparameters (enter them with `with`), the typed history, usage and cost."""
 
     best_hyperparameters: Hyperparameters
+    frontier: list[FrontierEntry] = field(default_factory=list)
+    """`selection="pareto"`: every candidate (parent, changed component, scores, validation instances led)."""
+    test_score: float | None = None
+    """`selection="pareto"` with `test=`: the best candidate's mean score on the test set, scored once."""
+    test_runs: list[TaskRunRecord] = field(default_factory=list)
+    plan: RunPlan | None = None
+    """`selection="pareto"`: the budget and the estimate printed before the run started."""
+
+    def summary(self) -> str:
+        """The per-step table and the totals; with Pareto selection the candidates and the test score too."""
+        return "\n".join([super().summary(), *self.candidate_lines()])
+
+    def candidate_lines(self) -> list[str]:
+        """The candidates table and the test score (nothing for the original selection)."""
+        lines = [frontier_table(self.frontier)] if self.frontier else []
+        if self.test_runs:
+            shown = "-" if self.test_score is None else f"{self.test_score:.4f}"
+            lines.append(
+                f"test score (best candidate, {len(self.test_runs)} task runs, scored once): {shown}"
+            )
+        return lines
 
 
 class MetaOptimizer:
-    """Optimizes the tracked hyperparameters of a task with the original package's reflect/suggest loop.
+    """Optimizes a task's tracked hyperparameters: the original reflect/suggest loop, or Pareto selection.
+
+    `selection="original"` (the default) runs the original package's loop on `seed_parameters`.
+    `selection="pareto"` runs GEPA-style reflective evolution: candidates are scored per instance
+    on `validation` (default: the seed parameters), each step mutates one component of a parent drawn
+    from the Pareto frontier after a reflection on a `train` minibatch (default: the validation set)
+    and keeps the child only if it beats its parent there; `test` is scored once, for the best
+    candidate. `merge=True` also tries merging two frontier candidates after an accepted child;
+    `reflection_tokens` bounds the traces the proposer reads per step (about 4 characters a token).
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
@@ -92,12 +128,22 @@ class MetaOptimizer:
         stop_probability: float = 0.1,
         target_score: float | None = None,
         history_tokens: int = 750,
+        selection: Literal["original", "pareto"] = "original",
+        train: Sequence[Any] | None = None,
+        validation: Sequence[Any] | None = None,
+        test: Sequence[Any] | None = None,
+        minibatch_size: int = 3,
+        reflection_tokens: int = 1_500,
+        merge: bool = False,
+        seed: int = 0,
+        auto: Auto | None = None,
+        dry_run: bool = False,
         **options: Unpack[RunOptions],
     ) -> None:
         """Check the inputs; nothing runs until `run()`."""
         if not 0 <= stop_probability <= 1:
             raise ValueError(f"stop_probability must be between 0 and 1, got {stop_probability}")
-        self.settings = Settings.of(options, max_steps=max_steps, default_steps=5)
+        self.settings = Settings.of(options, max_steps=max_steps, default_steps=None if auto else 5)
         self.task = Task.of(task, seed_parameters)
         self.seeds = [
             self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in seed_parameters
@@ -115,20 +161,104 @@ class MetaOptimizer:
         self.target_score = target_score
         self.history_tokens = history_tokens
         self.name = stable_name(task)
+        if selection not in ("original", "pareto"):
+            raise ValueError(f"selection must be 'original' or 'pareto', got {selection!r}")
+        if selection == "pareto" and evaluator is None:
+            raise ValueError("selection='pareto' needs an evaluator: candidates are compared by their scores")
+        if minibatch_size < 1:
+            raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
+        self.selection = selection
+        validation_set = self._typed(validation if validation is not None else seed_parameters)
+        self.data = ParetoData(
+            train=self._typed(train) if train is not None else validation_set,
+            validation=validation_set,
+            test=self._typed(test or []),
+            minibatch_size=minibatch_size,
+            merge=merge,
+            seed=seed,
+            reflection_chars=4 * reflection_tokens,
+        )
+        self.dry_run = dry_run
+        if auto is not None:
+            if selection != "pareto":
+                raise ValueError("auto= sets a Pareto run's evaluations: use it with selection='pareto'")
+            if self.settings.budget.max_evaluations is not None:
+                raise ValueError(
+                    f"auto={auto!r} and Budget(max_evaluations={self.settings.budget.max_evaluations}) "
+                    "disagree: set the evaluations in one place"
+                )
+            minibatch = min(minibatch_size, len(self.data.train))
+            evaluations = auto_evaluations(auto, len(self.data.validation), minibatch)[1]
+            budget = dataclasses.replace(self.settings.budget, max_evaluations=evaluations)
+            self.settings = dataclasses.replace(self.settings, budget=budget)
+
+    def plan(self) -> RunPlan:
+        """The Pareto run's budget and estimated LLM calls, tokens and dollars (printed before it starts)."""
+        budget = self.settings.budget
+        return plan_run(
+            steps=budget.max_steps,
+            evaluations=budget.max_evaluations,
+            sizes=(len(self.data.train), len(self.data.validation), len(self.data.test)),
+            minibatch=min(self.data.minibatch_size, len(self.data.train)),
+            reflection_chars=self.data.reflection_chars,
+            task_model=self.task_model,
+            optimizer_model=self.optimizer_model,
+            prices=self.settings.prices,
+        )
+
+    def _typed(self, items: Sequence[Any]) -> list[dict[str, Any]]:
+        return [self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in items]
 
     def run(self, *, resume: bool | None = None) -> OptimizationResult:
         """Run (or with `resume=True` continue) the optimization; returns the result."""
         settings = self.settings if resume is None else Settings(**{**vars(self.settings), "resume": resume})
         identity: dict[str, JsonValue] = {"parameters": self.task.parameters_type.model_json_schema()}
-        session = Session("meta", self.name, identity, settings)
-        steps = _MetaSteps(self, session)
-        config = {
+        config: dict[str, Any] = {
             "budget": vars(settings.budget),
             "evaluator": self.evaluator is not None,
-            "stop_probability": self.stop_probability,
+            "selection": self.selection,
         }
-        shared = session.run(steps, config)
-        return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+        if self.selection == "original":
+            session = Session("meta", self.name, identity, settings)
+            steps = _MetaSteps(self, session)
+            shared = session.run(steps, {**config, "stop_probability": self.stop_probability})
+            return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+        estimate = self.plan()
+        if settings.progress or self.dry_run:
+            print(estimate.text, file=sys.stderr)
+        if self.dry_run:
+            return OptimizationResult(
+                best_score=None,
+                history=[],
+                usage=Usage(),
+                stop_reason="dry run",
+                steps=0,
+                run_directory=settings.run_directory or Path(),
+                best_hyperparameters=Hyperparameters(self.initial),
+                plan=estimate,
+            )
+        identity["data"] = to_jsonable_python(
+            {"train": self.data.train, "validation": self.data.validation, "test": self.data.test}
+        )
+        session = Session("meta-pareto", self.name, identity, settings)
+        pareto = ParetoSteps(self, session, self.data)
+        config |= {
+            "minibatch_size": self.data.minibatch_size,
+            "merge": self.data.merge,
+            "seed": self.data.seed,
+        }
+        shared = session.run(pareto, config)
+        result = OptimizationResult(
+            **vars(shared),
+            best_hyperparameters=Hyperparameters(pareto.best()[0]),
+            frontier=pareto.frontier_entries(),
+            test_score=pareto.test_score,
+            test_runs=pareto.tested,
+            plan=estimate,
+        )
+        if settings.progress:  # after the session's summary
+            print("\n".join(result.candidate_lines()), file=sys.stderr)
+        return result
 
 
 def optimize_hyperparameters(
@@ -181,6 +311,7 @@ class _MetaSteps:
         reflected = {item.id: item for item in self.reflections.all()}
         for record in self.runs.all():
             self._add(_with_reflection(record, reflected.get(record.id)))
+        session.usage.evaluations = len(self.records)
         self.decided = {decision.step: decision for decision in self.decisions.all()}
         done = sorted(row.step for row in session.rows)
         if not done:
@@ -278,6 +409,7 @@ class _MetaSteps:
             )
             self.runs.write(run_id, record)
             self._add(record)
+            self.session.usage.evaluations += 1
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
             if reflecting is not None:  # reflect on it while the other task runs go on
                 started.append(reflecting.submit(contextvars.copy_context().run, self._reflection, record))

@@ -13,7 +13,14 @@ import pytest
 from llm_hyperparameters import read_run_file
 from llm_strategy.optimization import Budget, optimize_hyperparameters
 
-from ..optimization.tasks import optimizer_replying, shout, volume_score
+from ..optimization.tasks import (
+    follow,
+    kind_score,
+    optimizer_replying,
+    proposer_replying,
+    shout,
+    volume_score,
+)
 from ..optimization.test_meta import QUIET
 
 pytestmark = pytest.mark.integration
@@ -55,6 +62,31 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
         for row in rows
     } == {None, 1, 4}
     assert all(json.loads(row["reflection"])["hyperparameter_suggestion"] == "louder" for row in rows)
+
+
+def test_a_pareto_run_logs_its_candidates(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    result = optimize_hyperparameters(
+        follow,
+        [{"kind": "a"}, {"kind": "b"}],
+        optimizer_model=proposer_replying(["A", "AB"]),
+        task_model=None,
+        evaluator=kind_score,
+        selection="pareto",
+        minibatch_size=2,
+        budget=Budget(max_steps=2),
+        run_directory=tmp_path / "run",
+        progress=False,
+    )
+    assert result.wandb_directory is not None
+    records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
+    assert records.config["optimizer"] == "meta-pareto" and records.config["selection"] == "pareto"
+    table = json.loads(next(Path(result.wandb_directory).rglob("records*.table.json")).read_text())
+    rows = {row[0]: dict(zip(table["columns"], row, strict=True)) for row in table["data"]}
+    assert set(rows) == {"c000", "c001", "c002"}
+    assert rows["c002"]["parent"] == "c001" and rows["c002"]["component"].endswith("follow:instruction")
+    assert rows["c002"]["minibatch_child"] == 1.5 and json.loads(rows["c002"]["led"]) == [1]
+    assert json.loads(rows["c001"]["led"]) == [0] and rows["c002"]["validation_mean"] == 0.75
 
 
 def test_search_optimizers_log_to_wandb_through_the_same_session(tmp_path, monkeypatch):

@@ -106,3 +106,47 @@ def judged_length(x: str) -> tuple[float, str]:
     """Longer is better; the judge first asks a synthetic model for a note (an LLM request to count)."""
     write_note(SyntheticChatModel(seed=1), topic=x)
     return float(len(x)), f"{len(x)} characters, pid {os.getpid()}"
+
+
+@track_hyperparameters
+def follow(model: Any, kind: str, *, _instruction: str = "", _api_key: str = "sk-test") -> str:
+    """Echo the instruction for an instance of a kind (no model needed)."""
+    return f"{kind}:{_instruction}"
+
+
+def kind_score(run: Any) -> tuple[float, str]:
+    """Kind a wants an A, kind b a B; an instruction with both serves a only half."""
+    instruction = (run.return_value or ":").split(":", 1)[1]
+    kind = run.task_parameters.kind
+    if kind == "a":
+        score = (0.5 if "B" in instruction else 1.0) if "A" in instruction else 0.0
+    else:
+        score = 1.0 if "B" in instruction else 0.0
+    return score, f"kind {kind} {'got' if score else 'missed'} its letter"
+
+
+def proposer_replying(values: list[str]) -> ScriptedChatModel:
+    """A prompt-mode reflective proposer: the new values in turn (the last one repeats)."""
+    pending = list(values)
+
+    def reply(messages: list[Any]) -> str:
+        value = pending.pop(0) if len(pending) > 1 else pending[0]
+        return json.dumps({"return_value": {"lessons": f"try {value}", "new_value": value}})
+
+    return ScriptedChatModel(replies=reply)
+
+
+@track_hyperparameters
+def frame(model: Any, kind: str, *, _prefix: str = "", _suffix: str = "") -> str:
+    """Frame the kind with a prefix and a suffix (no model needed)."""
+    return f"{_prefix}|{kind}|{_suffix}"
+
+
+def frame_score(run: Any) -> float:
+    """Kind a wants an A in front, kind b a B behind, kind c half likes no frame at all."""
+    prefix, kind, suffix = run.return_value.split("|")
+    if kind == "a":
+        return float("A" in prefix)
+    if kind == "b":
+        return float("B" in suffix)
+    return 0.5 if not prefix and not suffix else 0.0

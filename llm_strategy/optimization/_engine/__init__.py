@@ -6,7 +6,7 @@ until a stop rule or the budget says stop, checkpoints each, and reports.
 """
 
 from ._asking import ask
-from ._budget import DEFAULT_PRICES, Budget, Usage
+from ._budget import DEFAULT_PRICES, Budget, Usage, price_of
 from ._execution import (
     SETTINGS,
     Job,
@@ -27,6 +27,7 @@ from ._records import (
     Duplicate,
     Evaluated,
     MetaDecision,
+    ParetoStep,
     Reflection,
     RunInfo,
     RunSummary,
@@ -53,6 +54,7 @@ __all__ = [
     "JobResult",
     "MetaDecision",
     "Outcome",
+    "ParetoStep",
     "Reflection",
     "ResumeError",
     "RunInfo",
@@ -78,6 +80,7 @@ __all__ = [
     "ask",
     "evaluate_candidate",
     "parametrized",
+    "price_of",
     "run_concurrently",
     "run_coroutine",
     "run_task",

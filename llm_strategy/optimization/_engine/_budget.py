@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from llm_hyperparameters import Trace
 
-__all__ = ["DEFAULT_PRICES", "Budget", "Usage"]
+__all__ = ["DEFAULT_PRICES", "Budget", "Usage", "price_of"]
 
 DEFAULT_PRICES: Mapping[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.60),
@@ -34,8 +35,10 @@ class Budget:
 
     Example:
         ```python
-        Budget(max_steps=5, max_tokens=200_000, max_cost=2.0, max_seconds=600)
+        Budget(max_steps=5, max_tokens=200_000, max_cost=2.0, max_seconds=600, max_evaluations=300)
         ```
+
+    `max_evaluations` counts metric calls: task runs scored by the evaluator (the meta-optimizer's).
     """
 
     max_steps: int | None = None
@@ -43,9 +46,17 @@ class Budget:
     max_tokens: int | None = None
     max_cost: float | None = None
     max_seconds: float | None = None
+    max_evaluations: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "max_llm_calls", "max_tokens", "max_cost", "max_seconds"):
+        for name in (
+            "max_steps",
+            "max_llm_calls",
+            "max_tokens",
+            "max_cost",
+            "max_seconds",
+            "max_evaluations",
+        ):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"Budget.{name} must be positive or None (no limit), got {value!r}")
@@ -61,7 +72,7 @@ class Budget:
                 "in one place"
             )
         steps = self.max_steps or max_steps or (default if self.max_steps is None else None)
-        return Budget(steps, self.max_llm_calls, self.max_tokens, self.max_cost, self.max_seconds)
+        return dataclasses.replace(self, max_steps=steps)
 
     def exhausted(self, usage: Usage, steps: int) -> str | None:
         """The name of the first limit reached after `steps` finished steps, or None."""
@@ -71,6 +82,7 @@ class Budget:
             ("tokens", self.max_tokens, usage.total_tokens),
             ("cost", self.max_cost, usage.cost),
             ("wall time", self.max_seconds, usage.seconds),
+            ("evaluations", self.max_evaluations, usage.evaluations),
         )
         for name, limit, used in checks:
             if limit is not None and used >= limit:
@@ -86,6 +98,7 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0
+    evaluations: int = 0
     unpriced_models: list[str] = Field(default_factory=list)
     _started: float = PrivateAttr(default_factory=time.monotonic)
 
@@ -105,7 +118,7 @@ class Usage(BaseModel):
             self.input_tokens += inputs
             self.output_tokens += outputs
             model = str(span.attributes.get("model") or "")
-            price = _price(model, prices)
+            price = price_of(model, prices)
             if price is None:
                 if (model or span.name) not in self.unpriced_models:
                     self.unpriced_models.append(model or span.name)
@@ -119,7 +132,8 @@ class Usage(BaseModel):
         self._started = now
 
 
-def _price(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
+def price_of(model: str, prices: Mapping[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """Dollars per million input and output tokens of a model, by its longest matching name prefix."""
     for prefix in sorted(prices, key=len, reverse=True):
         if model.startswith(prefix):
             return prices[prefix]

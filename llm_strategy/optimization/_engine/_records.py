@@ -21,6 +21,7 @@ __all__ = [
     "Duplicate",
     "Evaluated",
     "MetaDecision",
+    "ParetoStep",
     "Reflection",
     "RunInfo",
     "RunSummary",
@@ -199,3 +200,24 @@ class TextGradStep(_Record):
     score: float | None = None
     loss: str | None = None
     error: str | None = Field(None, description="Why the step failed (the values stayed).")
+
+
+class ParetoStep(_Record):
+    """`pareto_steps/<n>.json` of the Pareto selection: the parent, the mutated component, the gate's verdict.
+
+    Written after each phase (choice, proposal, gate); the child `c<step>` is a candidate iff accepted.
+    """
+
+    step: int
+    parent: str
+    other_parent: str | None = Field(None, description="A merge's second parent.")
+    component: str | None = Field(
+        None, description="The mutated component, `function:field` (None: a merge)."
+    )
+    minibatch: list[int] = Field(default_factory=list, description="Indices into the train set.")
+    lessons: str | None = None
+    hyperparameters: dict[str, dict[str, JsonValue]] | None = Field(None, description="The child's values.")
+    proposal_error: str | None = None
+    parent_scores: list[float | None] = Field(default_factory=list)
+    child_scores: list[float | None] = Field(default_factory=list)
+    accepted: bool | None = None

@@ -1,0 +1,538 @@
+"""The meta-optimizer's Pareto step (GEPA-style reflective evolution): sample a parent from the frontier,
+rewrite one component from a reflection on a train minibatch, gate the child there, validate it.
+
+Candidate `c000` is the starting hyperparameters; the child proposed at step n is `c<n>` and becomes a
+candidate when it passes the gate. Task runs are keyed `<candidate>-<t|v|x><index>` (train,
+validation, test), so a run is never repeated, on resume or when a parent meets the same instance again.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import JsonValue
+
+from llm_hyperparameters import is_secret_name, lookup, trace
+
+from ..errors import LLMCallError
+from ._candidates import changed_from_defaults
+from ._engine import (
+    SETTINGS,
+    Collection,
+    Job,
+    JobResult,
+    Outcome,
+    ParetoStep,
+    Session,
+    StepFigures,
+    TaskOutcome,
+    TaskRunRecord,
+    WorkerFailure,
+    ask,
+    parametrized,
+    run_task,
+)
+from ._proposer import ComponentReflection, MinibatchExample, ReflectiveProposer
+from .pareto import frontier, gate_passes, merge_choice, sample_parent
+
+__all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
+
+SEED = "c000"
+
+
+@dataclass(frozen=True)
+class ParetoData:
+    """The task parameters of each split (validated, as JSON) and the selection's settings."""
+
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+    minibatch_size: int = 3
+    merge: bool = False
+    seed: int = 0
+    reflection_chars: int = 6_000
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    """A candidate as the report shows it: its lineage, its scores, the validation instances it leads."""
+
+    id: str
+    parent: str | None
+    component: str | None
+    minibatch_parent: float | None
+    minibatch_child: float | None
+    validation_mean: float | None
+    led: list[int]
+
+
+def frontier_table(entries: Sequence[FrontierEntry]) -> str:
+    """The candidates as a text table: lineage, minibatch and validation scores, instances led."""
+    lines = [f"{'candidate':<9}  {'parent':<6}  {'changed component':<30}  minibatch  validation  led"]
+    for entry in entries:
+        minibatch = (
+            "-" if entry.minibatch_child is None else f"{entry.minibatch_parent:g}->{entry.minibatch_child:g}"
+        )
+        mean = "-" if entry.validation_mean is None else f"{entry.validation_mean:.4f}"
+        lines.append(
+            f"{entry.id:<9}  {entry.parent or '-':<6}  {(entry.component or '-').rsplit('.', 1)[-1]:<30}  "
+            f"{minibatch:<9}  "
+            f"{mean:<10}  {','.join(map(str, entry.led)) or '-'}"
+        )
+    return "\n".join(lines)
+
+
+class ParetoSteps:
+    """One Pareto-selection run's state: task runs by key, the steps' decisions, the candidates."""
+
+    best_label = "best"
+    start_name = "seed validation"
+
+    def __init__(self, optimizer: Any, session: Session, data: ParetoData) -> None:
+        self.o, self.session, self.data = optimizer, session, data
+        self.runs: Collection[TaskRunRecord] = session.store.collection("task_runs", TaskRunRecord)
+        self.test_runs: Collection[TaskRunRecord] = session.store.collection("test_runs", TaskRunRecord)
+        self.decisions: Collection[ParetoStep] = session.store.collection("pareto_steps", ParetoStep)
+        self.records: dict[str, TaskRunRecord] = {}
+        self.decided: dict[int, ParetoStep] = {}
+        self.candidates: dict[str, dict[str, Any]] = {}
+        self.components: list[tuple[str, str]] = []
+        self.tested: list[TaskRunRecord] = []
+        self.test_score: float | None = None
+        self.last = -1
+
+    # -- resume ------------------------------------------------------------------------------------
+
+    def load(self, session: Session) -> None:
+        for record in self.runs.all():
+            self.records[record.id] = record
+        session.usage.evaluations = len(self.records)
+        self.decided = {decision.step: decision for decision in self.decisions.all()}
+        if f"{SEED}-v00" in self.records:
+            self._start()
+        for step in sorted(self.decided):
+            decision = self.decided[step]
+            if decision.accepted and decision.hyperparameters is not None:
+                self.candidates[_child(step)] = decision.hyperparameters
+        done = sorted(row.step for row in session.rows)
+        self.last = done[-1] if done else -1
+
+    # -- the step ---------------------------------------------------------------------------------
+
+    def run_step(self, number: int) -> None:
+        self.last = number
+        if number == 0:
+            self._run(0, SEED, self.o.initial, "v", range(len(self.data.validation)))
+            self._start()
+            return
+        decision = self.decided.get(number) or self._choose(number)
+        if decision.accepted is None:
+            decision = self._mutate_or_merge(decision)
+        if decision.accepted:
+            child = _child(number)
+            assert decision.hyperparameters is not None
+            self.candidates[child] = decision.hyperparameters
+            self._run(number, child, decision.hyperparameters, "v", range(len(self.data.validation)))
+
+    def stop_reason(self) -> str | None:
+        best = self.best()[1]
+        if self.o.target_score is not None and best is not None and best >= self.o.target_score:
+            return f"target score {self.o.target_score} reached"
+        return None
+
+    def _start(self) -> None:
+        """The seed candidate and the components to mutate, from what the seed runs used."""
+        seeds = [record for key, record in sorted(self.records.items()) if key.startswith(f"{SEED}-v")]
+        values = dict(self.o.initial)
+        for record in seeds:  # every value any seed run used (a failed run may have used few)
+            values |= {name: entry for name, entry in record.hyperparameters.items() if name not in values}
+        self.candidates[SEED] = values
+        used = {name for record in seeds for name in record.hyperparameters}
+        names = self.o.optimize or sorted(used - {SETTINGS})
+        components = [
+            (name, field)
+            for name in names
+            if not is_secret_name(name)
+            for field in sorted(lookup(name).model.model_fields)
+            if not is_secret_name(field)
+        ]
+        if not components:
+            raise ValueError(
+                f"{self.o.name} made no tracked call, so it has no hyperparameters to optimize: decorate it "
+                "(or what it calls) with @llm_function or @track_hyperparameters"
+            )
+        self.components = components
+
+    def _choose(self, number: int) -> ParetoStep:
+        """The step's parent (or merge pair), component and minibatch; seeded, so a resume chooses alike."""
+        rng = random.Random(f"{self.data.seed}:{number}")
+        front = frontier(self.validation_scores())
+        size = min(self.data.minibatch_size, len(self.data.train))
+        minibatch = sorted(rng.sample(range(len(self.data.train)), size))
+        pair = self._merge_pair(number, front, rng) if self.data.merge else None
+        if pair is not None:
+            decision = ParetoStep(step=number, parent=pair[0], other_parent=pair[1], minibatch=minibatch)
+        else:
+            parent = sample_parent(front, rng)
+            entry, field = self.components[(number - 1) % len(self.components)]
+            decision = ParetoStep(
+                step=number, parent=parent, component=f"{entry}:{field}", minibatch=minibatch
+            )
+        return self._record(decision)
+
+    def _merge_pair(
+        self, number: int, front: dict[str, list[int]], rng: random.Random
+    ) -> tuple[str, str] | None:
+        """After an accepted child, two frontier candidates with a common ancestor whose merge is new."""
+        previous = self.decided.get(number - 1)
+        if previous is None or not previous.accepted or previous.other_parent is not None:
+            return None
+        pairs = [
+            (first, second)
+            for first in sorted(front)
+            for second in sorted(front)
+            if first < second and self._merged(first, second) is not None
+        ]
+        return rng.choice(pairs) if pairs else None
+
+    def _merged(self, first: str, second: str) -> dict[str, Any] | None:
+        ancestor = self._common_ancestor(first, second)
+        if ancestor is None:
+            return None
+        flat = [_flat(self.candidates[name]) for name in (ancestor, first, second)]
+        merged = merge_choice(*flat)
+        return None if merged is None else _nested(merged, self.candidates[first])
+
+    def _lineage(self, candidate: str) -> list[str]:
+        chain = [candidate]
+        while chain[-1] != SEED:
+            decision = self.decided[int(chain[-1][1:])]
+            chain.append(decision.parent)
+        return chain
+
+    def _common_ancestor(self, first: str, second: str) -> str | None:
+        theirs = set(self._lineage(second))
+        common = [name for name in self._lineage(first) if name in theirs]
+        return common[0] if common and common[0] not in (first, second) else None
+
+    def _mutate_or_merge(self, decision: ParetoStep) -> ParetoStep:
+        """Propose the child (recorded), run parent and child on the minibatch, and gate."""
+        number = decision.step
+        parent_values = self.candidates[decision.parent]
+        parents = [self._run(number, decision.parent, parent_values, "t", decision.minibatch)]
+        if decision.other_parent is not None:
+            parents.append(
+                self._run(
+                    number,
+                    decision.other_parent,
+                    self.candidates[decision.other_parent],
+                    "t",
+                    decision.minibatch,
+                )
+            )
+        if decision.hyperparameters is None and decision.proposal_error is None:
+            decision = self._propose(decision, parents[0])
+        if decision.hyperparameters is None:
+            return self._record(decision.model_copy(update={"accepted": False}))
+        child = self._run(number, _child(number), decision.hyperparameters, "t", decision.minibatch)
+        parent_scores = [record.score for record in max(parents, key=_total)]
+        child_scores = [record.score for record in child]
+        accepted = gate_passes(parent_scores, child_scores)
+        return self._record(
+            decision.model_copy(
+                update={"parent_scores": parent_scores, "child_scores": child_scores, "accepted": accepted}
+            )
+        )
+
+    def _propose(self, decision: ParetoStep, runs: list[TaskRunRecord]) -> ParetoStep:
+        """The child's values: a merge, or one component rewritten by the reflective proposer."""
+        parent = self.candidates[decision.parent]
+        if decision.other_parent is not None:
+            merged = self._merged(decision.parent, decision.other_parent)
+            return self._record(decision.model_copy(update={"hyperparameters": merged}))
+        assert decision.component is not None
+        entry_name, field = decision.component.rsplit(":", 1)
+        entry = lookup(entry_name)
+        info = entry.model.model_fields[field]
+        current = parent.get(entry_name) or entry.defaults.model_dump(mode="json")
+        reflection_type = parametrized(ComponentReflection, info.annotation)
+        request = reflection_type(
+            component=decision.component,
+            description=info.description,
+            current_value=current[field],
+            examples=self._examples(runs),
+        )
+        try:
+            proposal = ask(ReflectiveProposer.propose_component_value, self.o.optimizer_model, request)
+            values = entry.model.model_validate({**current, field: proposal.new_value})
+        except (LLMCallError, ValueError) as error:
+            return self._record(
+                decision.model_copy(update={"proposal_error": f"{type(error).__name__}: {error}"})
+            )
+        child = {**parent, entry_name: values.model_dump(mode="json")}
+        if child == parent:
+            return self._record(
+                decision.model_copy(update={"proposal_error": "the proposal changes nothing"})
+            )
+        return self._record(
+            decision.model_copy(update={"lessons": proposal.lessons, "hyperparameters": child})
+        )
+
+    def _examples(self, runs: Sequence[TaskRunRecord]) -> list[MinibatchExample]:
+        """The minibatch's task runs for the proposer, their LLM requests cut to the character budget."""
+        budget = self.data.reflection_chars // max(len(runs), 1)
+        examples = []
+        for record in runs:
+            requests = _truncated([request.model_dump(mode="json") for request in record.chat_chains], budget)
+            examples.append(
+                MinibatchExample(
+                    task_parameters=record.task_parameters,
+                    llm_requests=requests,
+                    return_value=record.return_value,
+                    exception=record.exception,
+                    score=record.score,
+                    feedback=record.evaluation,
+                )
+            )
+        return examples
+
+    # -- task runs ----------------------------------------------------------------------------------
+
+    def _run(
+        self, step: int, candidate: str, values: dict[str, Any], split: str, indices: Sequence[int]
+    ) -> list[TaskRunRecord]:
+        """The candidate's task runs on the split's instances; those not yet recorded run (concurrently)."""
+        data = {"t": self.data.train, "v": self.data.validation, "x": self.data.test}[split]
+        store = self.test_runs if split == "x" else self.runs
+        keys = [f"{candidate}-{split}{index:02d}" for index in indices]
+        jobs = [
+            Job(
+                f"task run {key}",
+                run_task,
+                (key, step, self.o.task, self.o.job_model, data[index], values, self.o.evaluator, None),
+            )
+            for key, index in zip(keys, indices, strict=True)
+            if key not in self.records
+        ]
+
+        def done(job: Job, result: JobResult) -> None:
+            key = job.arguments[0]
+            outcome = result.outcome
+            if isinstance(outcome, WorkerFailure):
+                outcome = TaskOutcome(job.arguments[5], None, outcome.message, [], 0.0, None, None)
+            record = TaskRunRecord(
+                id=key,
+                step=step,
+                task_parameters=job.arguments[4],
+                hyperparameters=outcome.hyperparameters,
+                return_value=outcome.return_value,
+                exception=outcome.exception,
+                chat_chains=outcome.chat_chains,
+                seconds=round(outcome.seconds, 4),
+                score=outcome.score,
+                evaluation=outcome.evaluation,
+                changed=changed_from_defaults(outcome.hyperparameters),
+                worker=result.worker,
+            )
+            store.write(key, record)
+            self.records[key] = record
+            self.session.usage.evaluations += 1
+            self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
+
+        self.session.submit(jobs, done)
+        return [self.records[key] for key in keys]
+
+    # -- scores, the best, figures and the end --------------------------------------------------------
+
+    def validation_scores(self) -> dict[str, list[float | None]]:
+        """Per candidate with every validation run recorded, its score on each validation instance."""
+        scores = {}
+        for name in self.candidates:
+            keys = [f"{name}-v{index:02d}" for index in range(len(self.data.validation))]
+            if all(key in self.records for key in keys):
+                scores[name] = [self.records[key].score for key in keys]
+        return scores
+
+    def best(self) -> tuple[dict[str, Any], float | None]:
+        """The candidate with the best validation mean (failures count 0), and that mean."""
+        scores = self.validation_scores()
+        if not scores:
+            return dict(self.o.initial), None
+        means = {name: sum(score or 0.0 for score in row) / max(len(row), 1) for name, row in scores.items()}
+        name = max(means, key=lambda key: (means[key], -int(key[1:])))
+        return self.candidates[name], means[name]
+
+    def best_id(self) -> str | None:
+        scores = self.validation_scores()
+        if not scores:
+            return None
+        best = self.best()[0]
+        return next(name for name in scores if self.candidates[name] == best)
+
+    def frontier_entries(self) -> list[FrontierEntry]:
+        """Every candidate with its lineage and scores; `led` is empty for candidates off the frontier."""
+        scores = self.validation_scores()
+        front = frontier(scores)
+        entries = []
+        for name, row in scores.items():
+            decision = self.decided.get(int(name[1:])) if name != SEED else None
+            entries.append(
+                FrontierEntry(
+                    id=name,
+                    parent=None if decision is None else decision.parent,
+                    component=None
+                    if decision is None
+                    else (decision.component or f"merge with {decision.other_parent}"),
+                    minibatch_parent=None if decision is None else _sum(decision.parent_scores),
+                    minibatch_child=None if decision is None else _sum(decision.child_scores),
+                    validation_mean=sum(score or 0.0 for score in row) / max(len(row), 1),
+                    led=front.get(name, []),
+                )
+            )
+        return entries
+
+    def run_test(self) -> list[TaskRunRecord]:
+        """The best candidate on the test set, once (recorded under `test_runs/`; a resume reads them)."""
+        name = self.best_id()
+        if not self.data.test or name is None:
+            return []
+        for record in self.test_runs.all():
+            self.records[record.id] = record
+        with trace("test", attributes={"optimization": {"split": "test", "candidate": name}}) as recorded:
+            runs = self._run(self.last + 1, name, self.candidates[name], "x", range(len(self.data.test)))
+        self.session.usage.add_trace(recorded, self.session.settings.prices)
+        return runs
+
+    def figures(self, number: int) -> StepFigures:
+        decision = self.decided.get(number)
+        prefix = SEED if number == 0 else _child(number)
+        records = [
+            record
+            for key, record in self.records.items()
+            if key.startswith(f"{prefix}-") and record.step == number
+        ]
+        scores = [record.score for record in records if record.score is not None]
+        failures = [record.failure for record in records if record.failure is not None]
+        reason = failures[0] if failures else None
+        if decision is not None and decision.proposal_error is not None:
+            reason = f"proposal failed: {decision.proposal_error}"
+        elif decision is not None and decision.accepted is False:
+            child, parent = _sum(decision.child_scores), _sum(decision.parent_scores)
+            reason = f"rejected by the minibatch gate ({child} <= {parent})"
+        return StepFigures(
+            runs=len([record for record in self.records.values() if record.step == number]),
+            mean_score=sum(scores) / len(scores) if scores else None,
+            best_score=self.best()[1],
+            failures=len(failures),
+            reason=reason,
+        )
+
+    def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
+        rows = []
+        decision = self.decided.get(number)
+        if decision is not None:
+            verdict = {True: "accepted", False: "rejected", None: "pending"}[decision.accepted]
+            change = decision.component or f"merge with {decision.other_parent}"
+            note = (
+                f"{verdict}; minibatch {_sum(decision.child_scores)} vs parent {_sum(decision.parent_scores)}"
+            )
+            rows.append(
+                (f"{_child(number)} from {decision.parent}: {change}", _sum(decision.child_scores), note)
+            )
+        for key in sorted(key for key, record in self.records.items() if record.step == number):
+            record = self.records[key]
+            label = f"{key} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
+            rows.append((label, record.score, record.failure or record.evaluation or ""))
+        return rows
+
+    def outcome(self) -> Outcome[TaskRunRecord]:
+        self.tested = self.run_test()
+        if self.tested:
+            self.test_score = sum(record.score or 0.0 for record in self.tested) / len(self.tested)
+        best, best_score = self.best()
+        validated = [record for record in self.records.values() if record.id[5] != "x"]
+        history = sorted(validated, key=lambda record: (record.step, record.id))
+        columns = [
+            "id",
+            "parent",
+            "component",
+            "minibatch_parent",
+            "minibatch_child",
+            "validation_mean",
+            "led",
+        ]
+        rows: list[list[Any]] = [
+            [
+                entry.id,
+                entry.parent,
+                entry.component,
+                entry.minibatch_parent,
+                entry.minibatch_child,
+                entry.validation_mean,
+                json.dumps(entry.led),
+            ]
+            for entry in self.frontier_entries()
+        ]
+        failures = [record.failure for record in history if record.failure is not None]
+        return Outcome(
+            history=history,
+            best_score=best_score,
+            best=best,
+            table=(columns, rows),
+            points=[
+                (record.step, record.score)
+                for record in history
+                if record.score is not None and record.id[5] == "v"
+            ],
+            succeeded=len(history) - len(failures),
+            first_error=failures[0] if failures else None,
+        )
+
+    def _record(self, decision: ParetoStep) -> ParetoStep:
+        self.decisions.write(f"{decision.step:03d}", decision)
+        self.decided[decision.step] = decision
+        return decision
+
+
+def _child(step: int) -> str:
+    return f"c{step:03d}"
+
+
+def _sum(scores: Sequence[float | None]) -> float | None:
+    return sum(score or 0.0 for score in scores) if scores else None
+
+
+def _total(records: Sequence[TaskRunRecord]) -> float:
+    return sum(record.score or 0.0 for record in records)
+
+
+def _flat(values: dict[str, dict[str, Any]]) -> dict[str, object]:
+    return {f"{entry}:{field}": value for entry, fields in values.items() for field, value in fields.items()}
+
+
+def _nested(flat: dict[str, object], like: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    nested: dict[str, dict[str, Any]] = {entry: dict(fields) for entry, fields in like.items()}
+    for key, value in flat.items():
+        entry, field = key.rsplit(":", 1)
+        nested.setdefault(entry, {})[field] = value
+    return nested
+
+
+def _truncated(requests: list[dict[str, JsonValue]], budget: int) -> list[dict[str, JsonValue]]:
+    """The requests, last first dropped, then the remaining text cut so the JSON fits `budget` characters."""
+    kept: list[dict[str, JsonValue]] = []
+    used = 0
+    for request in requests:
+        text = json.dumps(request, ensure_ascii=False)
+        if used + len(text) > budget:
+            room = budget - used
+            if room > 80:
+                kept.append({"truncated": text[:room] + "…"})
+            break
+        kept.append(request)
+        used += len(text)
+    return kept
