@@ -31,7 +31,7 @@ from ._tracing import (
 from ._tracking import TrackedHyperparameters, lookup, register, registered, track_hyperparameters
 
 if TYPE_CHECKING:
-    from ._exporters.otel import export_otel, instrument, uninstrument
+    from ._exporters.otel import export_otel, flush, instrument, uninstrument
     from ._exporters.wandb import log_trace
     from ._exporters.wandb_file import read_run_file
 
@@ -48,6 +48,7 @@ __all__ = [
     "current_span",
     "current_trace",
     "export_otel",
+    "flush",
     "hyperparameters_scope",
     "instrument",
     "is_secret_name",
@@ -71,6 +72,7 @@ _LAZY = {
     "log_trace": "._exporters.wandb",
     "read_run_file": "._exporters.wandb_file",
     "export_otel": "._exporters.otel",
+    "flush": "._exporters.otel",
     "instrument": "._exporters.otel",
     "uninstrument": "._exporters.otel",
 }

@@ -1,13 +1,17 @@
 """OpenTelemetry export: GenAI attributes, OpenInference for Phoenix, parents, content capture, live spans."""
 
 import json
+import subprocess
+import sys
+import threading
+import time
 from typing import Any, ClassVar
 
 import pytest
 from langchain_core.language_models import BaseChatModel
 from opentelemetry import trace as otel
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -15,6 +19,7 @@ from llm_hyperparameters import (
     Hyperparameters,
     Trace,
     export_otel,
+    flush,
     instrument,
     span,
     trace,
@@ -301,13 +306,16 @@ def test_instrumented_spans_are_sent_as_they_end_inside_a_trace_and_outside(expo
     assert tracing_active()
     with trace("live"):
         add(model, 1, 2)
+        assert flush(timeout=10)
         assert [item.name for item in exporter.get_finished_spans()] == ["chat SyntheticChatModel", "add"]
+    flush()
     assert exporter.get_finished_spans()[-1].name == "live"
     exporter.clear()
 
     add(model, 1, 2)  # outside any trace(): the call roots its own
     with span("block"):
         offset(1)
+    flush()
     spans = by_name(exporter.get_finished_spans())
     assert sorted(spans) == ["add", "block", "chat SyntheticChatModel", "tests.test_otel.offset"]
     assert parent_of(spans["add"]) is None and parent_of(spans["block"]) is None
@@ -327,6 +335,7 @@ def test_a_trace_opened_inside_a_span_is_its_child_when_live(exported):
     instrument(provider)
     with trace("outer"), span("stage"), trace("inner"):
         offset(1)
+    flush()
     spans = by_name(exporter.get_finished_spans())
     assert parent_of(spans["inner"]) == spans["stage"].context.span_id
     assert parent_of(spans["tests.test_otel.offset"]) == spans["inner"].context.span_id
@@ -353,6 +362,112 @@ def test_a_failing_exporter_never_breaks_the_traced_code():
     assert [item.name for item in recorded.spans] == ["still works", "tests.test_otel.offset"]
 
 
+def test_a_root_outside_our_spans_joins_the_callers_current_opentelemetry_span(exported):
+    provider, exporter = exported
+    instrument(provider)
+    with provider.get_tracer("caller").start_as_current_span("request handler") as handler:
+        offset(1)
+    assert flush(timeout=10)
+    spans = by_name(exporter.get_finished_spans())
+    assert parent_of(spans["tests.test_otel.offset"]) == handler.get_span_context().span_id
+    assert spans["tests.test_otel.offset"].context.trace_id == handler.get_span_context().trace_id
+
+
+def test_the_worker_survives_a_failing_span_processor(exported):
+    provider, exporter = exported
+
+    class FailingProcessor(SpanProcessor):
+        def on_end(self, span: ReadableSpan) -> None:
+            raise RuntimeError("backend down")
+
+    provider.add_span_processor(FailingProcessor())  # after the in-memory one: it still sees each span
+    instrument(provider)
+    offset(1)
+    offset(2)
+    assert flush(timeout=10)
+    assert [item.name for item in exporter.get_finished_spans()] == ["tests.test_otel.offset"] * 2
+
+
+def test_a_slow_backend_never_blocks_the_traced_code_and_drops_are_counted(exported):
+    provider, exporter = exported
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowExporter(InMemorySpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            entered.set()
+            release.wait(10)
+            return super().export(spans)
+
+    slow = SlowExporter()
+    provider.add_span_processor(SimpleSpanProcessor(slow))
+    instrument(provider, max_pending=4)
+    with span("first"):
+        pass
+    assert entered.wait(10)  # the worker is stuck sending "first"
+    started = time.monotonic()
+    for index in range(10):
+        with span(f"span {index}"):
+            pass
+    assert time.monotonic() - started < 5
+    with pytest.warns(RuntimeWarning, match="^OpenTelemetry: 8 spans dropped, more than 4 were waiting"):
+        release.set()
+        assert flush(timeout=10)
+    assert [item.name for item in slow.get_finished_spans()] == ["first", "span 0", "span 1"]
+    assert [item.name for item in exporter.get_finished_spans()] == ["first", "span 0", "span 1"]
+
+
+EXIT_SCRIPT = """
+import atexit, sys, time
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+hooks = []  # the exit hooks registered from here on, as atexit keeps no count of removals
+register, unregister = atexit.register, atexit.unregister
+
+def registering(hook):
+    hooks.append(hook)
+    return register(hook)
+
+def unregistering(hook):
+    hooks[:] = [item for item in hooks if item != hook]
+    unregister(hook)
+
+atexit.register, atexit.unregister = registering, unregistering
+
+from llm_hyperparameters import instrument, span, uninstrument
+
+class SlowFileExporter(SpanExporter):
+    def export(self, spans):
+        time.sleep(0.002)
+        with open(sys.argv[1], "a") as file:
+            file.writelines(item.name + "\\n" for item in spans)
+        return SpanExportResult.SUCCESS
+
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(SlowFileExporter()))
+print(len(hooks))
+instrument(provider)
+instrument(provider)
+print(len(hooks))
+uninstrument()
+print(len(hooks))
+instrument(provider)
+for index in range(100):
+    with span(f"span {index}"):
+        pass
+"""
+
+
+def test_pending_spans_are_sent_at_exit_and_the_hook_exists_only_while_instrumented(tmp_path):
+    written = tmp_path / "spans.txt"
+    ran = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, str(written)], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["1", "2", "1"]  # the provider's own, then ours while instrumented
+    assert written.read_text().splitlines() == [f"span {index}" for index in range(100)]
+
+
 def test_optimization_spans_carry_run_step_task_run_and_score(exported, tmp_path):
     provider, exporter = exported
     instrument(provider)
@@ -371,6 +486,7 @@ def test_optimization_spans_carry_run_step_task_run_and_score(exported, tmp_path
         wandb=False,
         progress=False,
     )
+    flush()
     spans = by_name(exporter.get_finished_spans())
     step = spans["step 1"].attributes
     assert step["llm_strategy.optimization.run_id"] == "run"
@@ -398,6 +514,7 @@ def test_meta_optimizer_task_runs_and_scores(exported, tmp_path):
         wandb=False,
         progress=False,
     )
+    flush()
     spans = by_name(exporter.get_finished_spans())
     seed = spans["seed runs"]
     assert seed.attributes["llm_strategy.optimization.optimizer"] == "meta"

@@ -95,6 +95,7 @@ def test_llm_strategy_all_is_pinned():
         "current_span",
         "current_trace",
         "export_otel",
+        "flush",
         "hyperparameters_scope",
         "instrument",
         "is_secret_name",

@@ -1,22 +1,27 @@
 """Traces as OpenTelemetry spans: GenAI semantic conventions v1.37.0, OpenInference alongside.
 
 `export_otel(trace)` sends a finished trace; `instrument()` sends every span live as it ends,
-inside or outside `trace()`. LLM requests become `CLIENT` spans named `"{operation} {model}"`
-with `gen_ai.*` attributes; every other span is `INTERNAL`. OpenInference attributes (span
-kind, model name, token counts, messages) let Arize Phoenix show them as LLM spans. Message
-content and inputs/outputs are exported only when content capture is on (off by default; an
-argument, else `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`). Everything exported goes
-through the `Redactor`. `opentelemetry` and `openinference` are imported only here.
+inside or outside `trace()`, from a worker thread (`flush()` waits for it). LLM requests become
+`CLIENT` spans named `"{operation} {model}"` with `gen_ai.*` attributes; every other span is
+`INTERNAL`. OpenInference attributes (span kind, model name, token counts, messages) let Arize
+Phoenix show them as LLM spans. Message content and inputs/outputs are exported only when
+content capture is on (off by default; an argument, else
+`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`). Everything exported goes through the
+`Redactor`. `opentelemetry` and `openinference` are imported only here.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import queue
 import threading
 import time
+import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from openinference.semconv.trace import (
     MessageAttributes,
@@ -25,6 +30,7 @@ from openinference.semconv.trace import (
     OpenInferenceSpanKindValues,
     SpanAttributes,
 )
+from opentelemetry import context as otel_context
 from opentelemetry import trace as otel
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -33,15 +39,27 @@ from .._tracing import LISTENERS, Span, Trace
 from .._tracking import registered_entry
 
 if TYPE_CHECKING:
+    from opentelemetry.context import Context
     from opentelemetry.util.types import AttributeValue
 
-__all__ = ["CAPTURE_CONTENT_ENV", "SEMCONV_VERSION", "export_otel", "instrument", "uninstrument"]
+__all__ = [
+    "CAPTURE_CONTENT_ENV",
+    "MAX_PENDING",
+    "SEMCONV_VERSION",
+    "export_otel",
+    "flush",
+    "instrument",
+    "uninstrument",
+]
 
 SEMCONV_VERSION = "1.37.0"
 """The GenAI semantic conventions version the `gen_ai.*` attribute names follow."""
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _SCHEMA_URL = f"https://opentelemetry.io/schemas/{SEMCONV_VERSION}"
 _LISTENER_NAME = "opentelemetry"
+MAX_PENDING = 10_000
+"""How many spans may wait for the worker thread before new ones are dropped (with a warning)."""
+_EXIT_TIMEOUT = 30.0  # seconds the interpreter waits at exit for spans still waiting to be sent
 _ON = {"true", "1", "yes", "on", "span_only", "span_and_event"}
 
 
@@ -136,59 +154,162 @@ def export_otel(trace: Trace, tracer_provider: Any = None, *, capture_content: b
     opened: dict[str, Any] = {}
     for item in spans:
         parent = opened.get(item.parent_id) if item.parent_id else None
-        opened[item.id] = _start(tracer, item, parent, redactor)
+        opened[item.id] = _start(tracer, item, parent, None, redactor)
     for item in reversed(spans):
         _end(opened[item.id], item, capture, redactor)
 
 
-def instrument(tracer_provider: Any = None, capture_content: bool | None = None) -> None:
+def instrument(
+    tracer_provider: Any = None, capture_content: bool | None = None, *, max_pending: int = MAX_PENDING
+) -> None:
     """Send every span as an OpenTelemetry span as it ends, inside `trace()` or not.
 
     Process-wide, for every thread and task, until `uninstrument()`; calling it again replaces
     the previous settings. A trace root opened inside another span becomes its child; a root
     outside any of ours joins the current OpenTelemetry span, if there is one.
 
+    The traced code only hands each span to a worker thread, which converts and sends it:
+    `flush()` waits for it; `uninstrument()` and the end of the program send what is pending.
+    When more than `max_pending` spans wait (a backend slower than the traced code), new spans
+    are dropped, never waited for, and a `RuntimeWarning` counts them.
+
     Example:
         ```python
         instrument(provider)                 # every decorated call and LLM request, live
         optimize_hyperparameters(...)
-        uninstrument()
+        uninstrument()                       # sends what is pending, then stops
         ```
     """
-    LISTENERS.put(_LISTENER_NAME, _LiveExporter(_tracer(tracer_provider), _capture(capture_content)))
+    exporter = _LiveExporter(_tracer(tracer_provider), _capture(capture_content), max_pending)
+    previous = _live()
+    LISTENERS.put(_LISTENER_NAME, exporter)
+    if previous is not None:
+        previous.close()
 
 
 def uninstrument() -> None:
-    """Stop what `instrument()` started; spans open now are not sent."""
+    """Stop what `instrument()` started, once every span ended so far is sent; spans open now are not."""
+    previous = _live()
     LISTENERS.put(_LISTENER_NAME, None)
+    if previous is not None:
+        previous.close()
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every span ended so far is handed to the tracer provider; False on timeout.
+
+    Live spans are sent from a worker thread, so read an exporter after this. A provider that
+    batches (`BatchSpanProcessor`) sends them on its own schedule, or at its `force_flush()`.
+
+    Example:
+        ```python
+        add(model, 1, 2)
+        flush()
+        spans = in_memory_exporter.get_finished_spans()
+        ```
+    """
+    live = _live()
+    return True if live is None else live.flush(timeout)
+
+
+def _live() -> _LiveExporter | None:
+    return next((item for item in LISTENERS.active if isinstance(item, _LiveExporter)), None)
+
+
+class _Event(NamedTuple):
+    """A span that started (with the span it runs under) or ended, and the caller's OTel context."""
+
+    span: Span
+    started: bool
+    parent: Span | None
+    context: Context
 
 
 class _LiveExporter:
-    """A span listener: an OpenTelemetry span opens with each of ours and ends with it.
+    """A span listener that queues what it sees for its worker thread, which sends it.
 
-    Redaction is live too: the secret values a span carries under secret-looking names are
-    learned when it starts (so its children are scrubbed) and when it ends, and scrubbed from
-    everything sent after (a finished trace given to `export_otel` is scrubbed as a whole).
+    The worker opens an OpenTelemetry span when ours started and ends it when ours ended, at
+    our recorded times, in the order they happened. Redaction is live too: the secret values a
+    span carries under secret-looking names are learned when it starts (so its children are
+    scrubbed) and when it ends, and scrubbed from everything sent after (a finished trace given
+    to `export_otel` is scrubbed as a whole). A span dropped at its start is dropped at its end.
     """
 
-    def __init__(self, tracer: Any, capture: bool) -> None:
-        self._tracer, self._capture = tracer, capture
-        self._redactor = Redactor()
-        self._lock = threading.Lock()  # the redactor learns secrets from every thread
+    def __init__(self, tracer: Any, capture: bool, max_pending: int) -> None:
+        self._tracer, self._capture, self._max_pending = tracer, capture, max_pending
+        self._queue: queue.SimpleQueue[_Event | threading.Event | None] = queue.SimpleQueue()
+        self._dropped: set[Span] = set()  # spans whose start was dropped, until they end
+        self._drops_lock = threading.Lock()
+        self._drops = self._reported = 0
+        self._redactor = Redactor()  # the worker's alone, like `_open`
         self._open: dict[Span, Any] = {}
+        self._worker = threading.Thread(target=self._run, name="llm_hyperparameters-otel", daemon=True)
+        self._worker.start()
+        atexit.register(self._close_at_exit)
 
     def span_started(self, span: Span, parent: Span | None) -> None:
-        outer = self._open.get(parent) if parent else None
-        with self._lock:
-            self._redactor.learn(_learnable(span))
-            self._open[span] = _start(self._tracer, span, outer, self._redactor)
+        if self._queue.qsize() >= self._max_pending:
+            self._dropped.add(span)
+            with self._drops_lock:
+                self._drops += 1
+            return
+        self._queue.put(_Event(span, True, parent, otel_context.get_current()))
 
     def span_ended(self, span: Span) -> None:
+        if self._dropped and span in self._dropped:
+            self._dropped.discard(span)
+            return
+        self._queue.put(_Event(span, False, None, otel_context.get_current()))
+
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until the worker has handled everything queued before now."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Send what is queued, then stop the worker."""
+        atexit.unregister(self._close_at_exit)
+        self._queue.put(None)
+        self._worker.join(timeout)
+
+    def _close_at_exit(self) -> None:
+        self.close(_EXIT_TIMEOUT)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, threading.Event):
+                self._report_drops()
+                item.set()
+                continue
+            with contextlib.suppress(Exception):  # a failing tracer or exporter loses a span, not the worker
+                self._send(item)
+            if self._queue.empty():
+                self._report_drops()
+        self._report_drops()
+
+    def _send(self, event: _Event) -> None:
+        span = event.span
+        if event.started:
+            outer = self._open.get(event.parent) if event.parent else None
+            self._redactor.learn(_learnable(span))
+            self._open[span] = _start(self._tracer, span, outer, event.context, self._redactor)
+            return
         opened = self._open.pop(span, None)
-        with self._lock:
-            self._redactor.learn(_learnable(span, ended=True) if opened else _learnable(span))
-            opened = opened or _start(self._tracer, span, None, self._redactor)
-            _end(opened, span, self._capture, self._redactor)
+        self._redactor.learn(_learnable(span, ended=True) if opened else _learnable(span))
+        opened = opened or _start(self._tracer, span, None, event.context, self._redactor)
+        _end(opened, span, self._capture, self._redactor)
+
+    def _report_drops(self) -> None:
+        with self._drops_lock:
+            new, self._reported = self._drops - self._reported, self._drops
+        if new:
+            warnings.warn(
+                f"OpenTelemetry: {new} spans dropped, more than {self._max_pending} were waiting "
+                "to be sent (the tracer provider is slower than the traced code)",
+                RuntimeWarning,
+                stacklevel=1,
+            )
 
 
 def _tracer(tracer_provider: Any) -> Any:
@@ -201,9 +322,9 @@ def _capture(capture_content: bool | None) -> bool:
     return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _ON
 
 
-def _start(tracer: Any, span: Span, parent: Any, redactor: Redactor) -> Any:
-    """Open the OpenTelemetry span (under `parent`'s, else the current one) at our start time."""
-    context = otel.set_span_in_context(parent) if parent is not None else None
+def _start(tracer: Any, span: Span, parent: Any, context: Context | None, redactor: Redactor) -> Any:
+    """Open the OpenTelemetry span at our start time, under `parent`, else in `context` (None: current)."""
+    context = otel.set_span_in_context(parent) if parent is not None else context
     kind = SpanKind.CLIENT if span.kind == "llm" else SpanKind.INTERNAL
     start = _nanoseconds(span.start_time)
     return tracer.start_span(redactor.text(_name(span)), context=context, kind=kind, start_time=start)
