@@ -328,17 +328,10 @@ class ParetoSteps:
             outcome = result.outcome
             if isinstance(outcome, WorkerFailure):
                 outcome = TaskOutcome(job.arguments[5], None, outcome.message, [], 0.0, None, None)
-            record = TaskRunRecord(
-                id=key,
+            record = outcome.record(
+                run_id=key,
                 step=step,
                 task_parameters=job.arguments[4],
-                hyperparameters=outcome.hyperparameters,
-                return_value=outcome.return_value,
-                exception=outcome.exception,
-                chat_chains=outcome.chat_chains,
-                seconds=round(outcome.seconds, 4),
-                score=outcome.score,
-                evaluation=outcome.evaluation,
                 changed=changed_from_defaults(outcome.hyperparameters),
                 worker=result.worker,
             )

@@ -393,17 +393,10 @@ class _MetaSteps:
             outcome = result.outcome
             if isinstance(outcome, WorkerFailure):
                 outcome = TaskOutcome(hyperparameters, None, outcome.message, [], 0.0, None, None)
-            record = TaskRunRecord(
-                id=run_id,
+            record = outcome.record(
+                run_id=run_id,
                 step=step,
                 task_parameters=parameters,
-                hyperparameters=outcome.hyperparameters,
-                return_value=outcome.return_value,
-                exception=outcome.exception,
-                chat_chains=outcome.chat_chains,
-                seconds=round(outcome.seconds, 4),
-                score=outcome.score,
-                evaluation=outcome.evaluation,
                 changed=changed_from_defaults(outcome.hyperparameters),
                 worker=result.worker,
             )

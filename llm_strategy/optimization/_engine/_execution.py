@@ -33,7 +33,7 @@ from llm_hyperparameters import DefinitionError, Hyperparameters, Span, Trace, c
 
 from ..._models import resolve_model
 from .._schemas import TaskRun
-from ._records import ChatMessage, ChatRequest
+from ._records import ChatMessage, ChatRequest, TaskRunRecord
 
 __all__ = [
     "SETTINGS",
@@ -297,6 +297,25 @@ class TaskOutcome:
     seconds: float
     score: float | None
     evaluation: str | None
+
+    def record(
+        self, *, run_id: str, step: int, task_parameters: dict[str, Any], changed: dict[str, Any], worker: str
+    ) -> TaskRunRecord:
+        """The task run as it is written, once."""
+        return TaskRunRecord(
+            id=run_id,
+            step=step,
+            task_parameters=task_parameters,
+            hyperparameters=self.hyperparameters,
+            return_value=self.return_value,
+            exception=self.exception,
+            chat_chains=self.chat_chains,
+            seconds=round(self.seconds, 4),
+            score=self.score,
+            evaluation=self.evaluation,
+            changed=changed,
+            worker=worker,
+        )
 
 
 def run_task(
