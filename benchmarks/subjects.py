@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import itertools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,8 +82,15 @@ CUSTOMERS = [
 ]
 
 
+_MADE = itertools.count()
+
+
 def six_member_dataclass() -> type:
-    """A fresh dataclass with six stub members of every kind."""
+    """A fresh dataclass with six stub members of every kind, named apart from the ones made before.
+
+    LLM functions made by one factory must be named apart (their instructions are tracked by
+    name), so each class gets its own qualified name, as the DefinitionError advises.
+    """
 
     @dataclass
     class Account:
@@ -116,4 +125,10 @@ def six_member_dataclass() -> type:
             """Describe this kind of account for the audience."""
             raise NotImplementedError
 
+    label = f"Account{next(_MADE)}"
+    Account.__qualname__ = label
+    for member in vars(Account).values():
+        function = getattr(member, "fget", None) or getattr(member, "__func__", None) or member
+        if inspect.isfunction(function):
+            function.__qualname__ = f"{label}.{function.__name__}"
     return Account
