@@ -45,6 +45,7 @@ def read_run_file(path: str | Path, *, wait: float = 30.0) -> RunRecords:
 
 
 def _parse(data: bytes) -> RunRecords:
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
     from wandb.proto import wandb_internal_pb2
 
     records = RunRecords()
@@ -52,7 +53,7 @@ def _parse(data: bytes) -> RunRecords:
         record = wandb_internal_pb2.Record()  # type: ignore[attr-defined]
         try:
             record.ParseFromString(raw)
-        except Exception:
+        except DecodeError:
             break  # a record still being written
         kind = record.WhichOneof("record_type")
         if kind == "run":

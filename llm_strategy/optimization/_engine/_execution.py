@@ -26,7 +26,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_complete
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic import BaseModel, PydanticUserError, TypeAdapter, create_model
 from pydantic_core import to_jsonable_python
 
 from llm_hyperparameters import DefinitionError, Hyperparameters, Span, Trace, current_trace, span, trace
@@ -90,7 +90,7 @@ class Task:
         names = [name for name in signature.parameters if not name.startswith("_")][1:]
         try:
             hints = typing.get_type_hints(inspect.unwrap(function))
-        except Exception:
+        except (NameError, TypeError, AttributeError):  # a forward reference it cannot resolve
             hints = {}
         if parameters_type is not None:
             takes_object = len(names) == 1 and hints.get(names[0]) is parameters_type
@@ -136,7 +136,7 @@ def _describable(annotation: Any) -> Any:
     """The task's result type for the optimizer's schemas; Any when pydantic cannot describe it."""
     try:
         TypeAdapter(annotation).json_schema()
-    except Exception:
+    except (PydanticUserError, TypeError):  # no schema for it (pydantic's schema errors are user errors)
         return Any
     return annotation
 
