@@ -157,7 +157,7 @@ def test_a_full_disk_is_a_clear_error_and_the_resume_completes_the_run(tmp_path,
         preexec_fn=small_files,
     )
     assert stopped.returncode != 0 and "RunStorageError: cannot write" in stopped.stderr
-    assert "resume the run (resume=True) once the disk is writable" in stopped.stderr
+    assert "resume the run (resume=True) once files of this size can be written" in stopped.stderr
     assert not list((tmp_path / "run").rglob("*.tmp"))
     kept = finished_files(tmp_path / "run")
     assert kept  # what finished before the failure is on disk
@@ -190,7 +190,7 @@ def test_a_read_only_run_directory_is_a_clear_error_and_the_resume_completes_the
     )
     assert refused.returncode != 0
     assert f"RunStorageError: cannot write {directory}/.lock: Read-only file system" in refused.stderr
-    assert "resume the run (resume=True) once the disk is writable" in refused.stderr
+    assert "resume the run (resume=True) once the run directory is writable" in refused.stderr
     assert not requests.exists()
     assert every_file(directory) == files
 

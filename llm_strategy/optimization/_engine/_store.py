@@ -8,6 +8,7 @@ of every typed record before it is written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import threading
@@ -52,6 +53,17 @@ def default_directory(kind: str, task: str) -> Path:
             continue
         return candidate
     raise RunStorageError(f"no free run directory next to {stem}")
+
+
+_REMEDIES = {
+    errno.ENOSPC: "the disk has free space",
+    errno.EDQUOT: "the disk quota has room",
+    errno.EFBIG: "files of this size can be written",
+    errno.EROFS: "the run directory is writable",
+    errno.EACCES: "the run directory is writable",
+    errno.EPERM: "the run directory is writable",
+}
+"""What to fix before resuming, by the error that stopped a write."""
 
 
 class RunStore:
@@ -154,9 +166,10 @@ class RunStore:
         return target
 
     def _unwritable(self, target: Path, error: OSError) -> RunStorageError:
+        remedy = _REMEDIES.get(error.errno or 0, "it can be written")
         return RunStorageError(
             f"cannot write {target}: {error.strerror or error}. Everything finished before is kept in "
-            f"{self.path}; resume the run (resume=True) once the disk is writable"
+            f"{self.path}; resume the run (resume=True) once {remedy}"
         )
 
     def read(self, name: str, model: type[T]) -> T | None:
