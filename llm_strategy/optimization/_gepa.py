@@ -16,12 +16,14 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from llm_hyperparameters import is_secret_name, lookup, trace
+from llm_hyperparameters import is_secret_name, lookup
+from llm_hyperparameters._exporters.html import IndexEntry
 
 from ..errors import LLMCallError
 from ._candidates import changed_from_defaults, with_user_secrets
 from ._engine import (
     SETTINGS,
+    TASK_RUN_COLUMNS,
     Collection,
     Job,
     JobResult,
@@ -29,12 +31,15 @@ from ._engine import (
     ParetoStep,
     Session,
     StepFigures,
+    Table,
     TaskOutcome,
     TaskRunRecord,
     WorkerFailure,
     ask,
+    index_row,
     parametrized,
     run_task,
+    task_run_row,
 )
 from ._proposer import ComponentReflection, MinibatchExample, ReflectiveProposer
 from .pareto import frontier, gate_passes, merge_choice, sample_parent
@@ -42,6 +47,16 @@ from .pareto import frontier, gate_passes, merge_choice, sample_parent
 __all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
 
 SEED = "c000"
+SPLITS = {"t": "train", "v": "validation", "x": "test"}
+FRONTIER_COLUMNS = [
+    "id",
+    "parent",
+    "component",
+    "minibatch_parent",
+    "minibatch_child",
+    "validation_mean",
+    "led",
+]
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ class ParetoSteps:
     # -- resume ------------------------------------------------------------------------------------
 
     def load(self, session: Session) -> None:
-        for record in self.runs.all():
+        for record in [*self.runs.all(), *self.test_runs.all()]:
             self.records[record.id] = record
         session.usage.evaluations = len(self.records)
         self.decided = {decision.step: decision for decision in self.decisions.all()}
@@ -393,25 +408,28 @@ class ParetoSteps:
         return entries
 
     def run_test(self) -> list[TaskRunRecord]:
-        """The best candidate on the test set, once (recorded under `test_runs/`; a resume reads them)."""
+        """The best candidate on the test set, once, in the session's `test` phase (its own trace page).
+
+        Recorded under `test_runs/`; a resume reads them and runs only those missing.
+        """
         name = self.best_id()
         if not self.data.test or name is None:
             return []
-        for record in self.test_runs.all():
-            self.records[record.id] = record
-        with trace("test", attributes={"optimization": {"split": "test", "candidate": name}}) as recorded:
-            runs = self._run(self.last + 1, name, self.candidates[name], "x", range(len(self.data.test)))
-        self.session.usage.add_trace(recorded, self.session.settings.prices)
-        return runs
+        keys = [f"{name}-x{index:02d}" for index in range(len(self.data.test))]
+        if any(key not in self.records for key in keys):
+
+            def tables() -> dict[str, Table]:
+                return {"task_runs": self._task_run_table([self.records[key] for key in keys])}
+
+            with self.session.phase("test", {"split": "test", "candidate": name}, tables):
+                self._run(self.last + 1, name, self.candidates[name], "x", range(len(keys)))
+        return [self.records[key] for key in keys]
 
     def figures(self, number: int) -> StepFigures:
         decision = self.decided.get(number)
         prefix = SEED if number == 0 else _child(number)
-        records = [
-            record
-            for key, record in self.records.items()
-            if key.startswith(f"{prefix}-") and record.step == number
-        ]
+        of_step = self._of_step(number)
+        records = [record for record in of_step if record.id.startswith(f"{prefix}-")]
         scores = [record.score for record in records if record.score is not None]
         failures = [record.failure for record in records if record.failure is not None]
         reason = failures[0] if failures else None
@@ -421,11 +439,12 @@ class ParetoSteps:
             child, parent = _sum(decision.child_scores), _sum(decision.parent_scores)
             reason = f"rejected by the minibatch gate ({child} <= {parent})"
         return StepFigures(
-            runs=len([record for record in self.records.values() if record.step == number]),
+            runs=len(of_step),
             mean_score=sum(scores) / len(scores) if scores else None,
             best_score=self.best()[1],
             failures=len(failures),
             reason=reason,
+            tables={"task_runs": self._task_run_table(of_step), "frontier": self._frontier_table()},
         )
 
     def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
@@ -440,28 +459,60 @@ class ParetoSteps:
             rows.append(
                 (f"{_child(number)} from {decision.parent}: {change}", _sum(decision.child_scores), note)
             )
-        for key in sorted(key for key, record in self.records.items() if record.step == number):
-            record = self.records[key]
-            label = f"{key} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
-            rows.append((label, record.score, record.failure or record.evaluation or ""))
+        rows.extend(index_row(record) for record in self._of_step(number))
         return rows
+
+    def _of_step(self, number: int) -> list[TaskRunRecord]:
+        """The train and validation runs recorded in step `number`, by key."""
+        return [
+            record
+            for _, record in sorted(self.records.items())
+            if record.step == number and _split(record) != "test"
+        ]
 
     def outcome(self) -> Outcome[TaskRunRecord]:
         self.tested = self.run_test()
         if self.tested:
             self.test_score = sum(record.score or 0.0 for record in self.tested) / len(self.tested)
         best, best_score = self.best()
-        validated = [record for record in self.records.values() if record.id[5] != "x"]
-        history = sorted(validated, key=lambda record: (record.step, record.id))
-        columns = [
-            "id",
-            "parent",
-            "component",
-            "minibatch_parent",
-            "minibatch_child",
-            "validation_mean",
-            "led",
-        ]
+        history = sorted(
+            (record for record in self.records.values() if _split(record) != "test"),
+            key=lambda record: (record.step, record.id),
+        )
+        failures = [record.failure for record in history if record.failure is not None]
+        return Outcome(
+            history=history,
+            best_score=best_score,
+            best=best,
+            table=self._task_run_table([*history, *self.tested]),
+            points=[
+                (record.step, record.score)
+                for record in history
+                if record.score is not None and _split(record) == "validation"
+            ],
+            succeeded=len(history) - len(failures),
+            first_error=failures[0] if failures else None,
+            tables={"frontier": self._frontier_table()},
+            test_score=self.test_score,
+            pages=self._test_pages(),
+        )
+
+    def _test_pages(self) -> list[IndexEntry]:
+        if not self.tested or self.test_score is None:
+            return []
+        candidate = self.tested[0].id.split("-")[0]
+        title = f"test: {candidate} (the best on validation) scored once: {self.test_score:.4g}"
+        return [IndexEntry(href="test.html", title=title, rows=[index_row(record) for record in self.tested])]
+
+    def _task_run_table(self, records: Sequence[TaskRunRecord]) -> Table:
+        """Task runs with their candidate, split and instance index before the columns every run shows."""
+        rows = []
+        for record in records:
+            candidate, instance = record.id.split("-")
+            rows.append([candidate, _split(record), int(instance[1:]), *task_run_row(record)])
+        return ["candidate", "split", "instance", *TASK_RUN_COLUMNS], rows
+
+    def _frontier_table(self) -> Table:
         rows: list[list[Any]] = [
             [
                 entry.id,
@@ -474,20 +525,7 @@ class ParetoSteps:
             ]
             for entry in self.frontier_entries()
         ]
-        failures = [record.failure for record in history if record.failure is not None]
-        return Outcome(
-            history=history,
-            best_score=best_score,
-            best=best,
-            table=(columns, rows),
-            points=[
-                (record.step, record.score)
-                for record in history
-                if record.score is not None and record.id[5] == "v"
-            ],
-            succeeded=len(history) - len(failures),
-            first_error=failures[0] if failures else None,
-        )
+        return FRONTIER_COLUMNS, rows
 
     def _record(self, decision: ParetoStep) -> ParetoStep:
         self.decisions.write(f"{decision.step:03d}", decision)
@@ -497,6 +535,11 @@ class ParetoSteps:
 
 def _child(step: int) -> str:
     return f"c{step:03d}"
+
+
+def _split(record: TaskRunRecord) -> str:
+    """The split a task run is keyed under: `c001-v03` is a validation run."""
+    return SPLITS[record.id.split("-")[1][0]]
 
 
 def _sum(scores: Sequence[float | None]) -> float | None:

@@ -20,6 +20,7 @@ from ..errors import LLMCallError
 from ._candidates import changed_from_defaults, diff, merge, patch_model, with_user_secrets, without_secrets
 from ._engine import (
     SETTINGS,
+    TASK_RUN_COLUMNS,
     Collection,
     Duplicate,
     Job,
@@ -34,9 +35,11 @@ from ._engine import (
     TaskRunRecord,
     WorkerFailure,
     ask,
+    index_row,
     parametrized,
     run_concurrently,
     run_task,
+    task_run_row,
 )
 from ._optimizer import LLMOptimizer
 from ._schemas import OptimizationInfo, TaskInfo, TaskRun
@@ -441,36 +444,14 @@ class OriginalSteps:
         )
 
     def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
-        rows = []
-        for run_id in self._of_step(number):
-            record = self.records[run_id]
-            note = record.failure or record.evaluation or ""
-            label = f"{record.id} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
-            rows.append((label, record.score, note))
-        return rows
+        return [index_row(self.records[run_id]) for run_id in self._of_step(number)]
 
     def outcome(self) -> Outcome[TaskRunRecord]:
         best, best_score = self.best()
         history = [self.records[key] for key in sorted(self.records)]
-        columns = [
-            "id",
-            "step",
-            "task_parameters",
-            "changed_hyperparameters",
-            "score",
-            "failure",
-            "reflection",
-        ]
+        columns = [*TASK_RUN_COLUMNS, "reflection"]
         rows = [
-            [
-                record.id,
-                record.step,
-                json.dumps(record.task_parameters, ensure_ascii=False),
-                json.dumps(record.changed, ensure_ascii=False),
-                record.score,
-                record.failure,
-                record.reflection.model_dump_json() if record.reflection else None,
-            ]
+            [*task_run_row(record), record.reflection.model_dump_json() if record.reflection else None]
             for record in history
         ]
         failures = [record.failure for record in history if record.failure is not None]

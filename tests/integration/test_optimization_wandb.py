@@ -64,7 +64,7 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
     assert all(json.loads(row["reflection"])["hyperparameter_suggestion"] == "louder" for row in rows)
 
 
-def test_a_pareto_run_logs_its_candidates(tmp_path, monkeypatch):
+def test_a_pareto_run_logs_its_task_runs_and_frontier_per_step_and_its_test_apart(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)
     result = optimize_hyperparameters(
         follow,
@@ -74,19 +74,105 @@ def test_a_pareto_run_logs_its_candidates(tmp_path, monkeypatch):
         evaluator=kind_score,
         selection="pareto",
         minibatch_size=2,
+        test=[{"kind": "b"}],
         budget=Budget(max_steps=2),
         run_directory=tmp_path / "run",
         progress=False,
     )
     assert result.wandb_directory is not None
+    files = Path(result.wandb_directory) / "files"
     records = read_run_file(next(Path(result.wandb_directory).glob("run-*.wandb")), wait=60)
+    assert records.exited
     assert records.config["optimizer"] == "meta-pareto" and records.config["selection"] == "pareto"
-    table = json.loads(next(Path(result.wandb_directory).rglob("records*.table.json")).read_text())
-    rows = {row[0]: dict(zip(table["columns"], row, strict=True)) for row in table["data"]}
-    assert set(rows) == {"c000", "c001", "c002"}
-    assert rows["c002"]["parent"] == "c001" and rows["c002"]["component"].endswith("follow:instruction")
-    assert rows["c002"]["minibatch_child"] == 1.5 and json.loads(rows["c002"]["led"]) == [1]
-    assert json.loads(rows["c001"]["led"]) == [0] and rows["c002"]["validation_mean"] == 0.75
+
+    def table(row, key):
+        logged = json.loads((files / row[f"optimization/{key}.path"]).read_text())
+        return [dict(zip(logged["columns"], values, strict=True)) for values in logged["data"]]
+
+    steps = {row["_step"]: row for row in records.history if "optimization/task_runs.path" in row}
+    assert sorted(steps) == [0, 1, 2, 3]  # the seed, two steps, and the test phase
+    by_step = {step: table(row, "task_runs") for step, row in steps.items() if step < 3}
+    follow_name = follow.hyperparameters.name
+
+    def run(candidate, split, instance, step, kind, instruction, score):
+        return {
+            "candidate": candidate,
+            "split": split,
+            "instance": instance,
+            "id": f"{candidate}-{split[0] if split != 'test' else 'x'}{instance:02d}",
+            "step": step,
+            "task_parameters": json.dumps({"kind": kind}),
+            "changed_hyperparameters": json.dumps(
+                {follow_name: {"instruction": instruction}} if instruction else {}
+            ),
+            "score": score,
+            "feedback": f"kind {kind} {'got' if score else 'missed'} its letter",
+            "failure": None,
+        }
+
+    assert by_step[0] == [
+        run("c000", "validation", 0, 0, "a", "", 0.0),
+        run("c000", "validation", 1, 0, "b", "", 0.0),
+    ]
+    assert by_step[1] == [
+        run("c000", "train", 0, 1, "a", "", 0.0),
+        run("c000", "train", 1, 1, "b", "", 0.0),
+        run("c001", "train", 0, 1, "a", "A", 1.0),
+        run("c001", "train", 1, 1, "b", "A", 0.0),
+        run("c001", "validation", 0, 1, "a", "A", 1.0),
+        run("c001", "validation", 1, 1, "b", "A", 0.0),
+    ]
+    assert by_step[2] == [  # the parent c001's minibatch runs were recorded in step 1: not run again
+        run("c002", "train", 0, 2, "a", "AB", 0.5),
+        run("c002", "train", 1, 2, "b", "AB", 1.0),
+        run("c002", "validation", 0, 2, "a", "AB", 0.5),
+        run("c002", "validation", 1, 2, "b", "AB", 1.0),
+    ]
+    test_run = run("c002", "test", 0, 3, "b", "AB", 1.0)
+    assert table(steps[3], "task_runs") == [test_run]
+    component = f"{follow_name}:instruction"
+    seed: dict[str, object] = {
+        "id": "c000",
+        "parent": None,
+        "component": None,
+        "minibatch_parent": None,
+        "minibatch_child": None,
+        "validation_mean": 0.0,
+        "led": "[]",
+    }
+    first = seed | {
+        "id": "c001",
+        "parent": "c000",
+        "component": component,
+        "minibatch_parent": 0.0,
+        "minibatch_child": 1.0,
+        "validation_mean": 0.5,
+        "led": "[0, 1]",
+    }
+    second = first | {
+        "id": "c002",
+        "parent": "c001",
+        "minibatch_parent": 1.0,
+        "minibatch_child": 1.5,
+        "validation_mean": 0.75,
+        "led": "[1]",
+    }
+    fronts = {step: table(steps[step], "frontier") for step in (0, 1, 2)}
+    assert fronts == {  # c001 dominates the seed, so it alone leads instance 1, where both score 0
+        0: [seed | {"led": "[0, 1]"}],
+        1: [seed, first],
+        2: [seed, first | {"led": "[0]"}, second],
+    }
+    final = next(row for row in records.history if "optimization/records.path" in row)
+    assert table(final, "frontier") == fronts[2]
+    history = table(final, "records")
+    assert history == [*by_step[0], *by_step[1], *by_step[2], test_run]
+    logged = {key for row in records.history for key in row}
+    assert {"trace/step_002/tree._type", "trace/test/tree._type", "trace/test/page._type"} <= logged
+    assert (
+        records.summary["optimization/test_score"] == 1.0
+        and records.summary["optimization/best_score"] == 0.75
+    )
 
 
 def test_search_optimizers_log_to_wandb_through_the_same_session(tmp_path, monkeypatch):

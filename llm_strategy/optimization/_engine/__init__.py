@@ -37,12 +37,14 @@ from ._records import (
     TaskRunRecord,
     TextGradStep,
 )
+from ._reporting import TASK_RUN_COLUMNS, Table, index_row, task_run_row
 from ._session import Best, Outcome, RunResult, Session, StepFigures, Steps
 from ._store import Collection, ResumeError, RunLockedError, RunStorageError, RunStore
 
 __all__ = [
     "DEFAULT_PRICES",
     "SETTINGS",
+    "TASK_RUN_COLUMNS",
     "Best",
     "Budget",
     "ChatMessage",
@@ -71,6 +73,7 @@ __all__ = [
     "StepRow",
     "Steps",
     "Suggestion",
+    "Table",
     "Task",
     "TaskOutcome",
     "TaskRunRecord",
@@ -79,9 +82,11 @@ __all__ = [
     "WorkerFailure",
     "ask",
     "evaluate_candidate",
+    "index_row",
     "parametrized",
     "price_of",
     "run_concurrently",
     "run_coroutine",
     "run_task",
+    "task_run_row",
 ]

@@ -82,6 +82,7 @@ class RunSummary(_Record):
     failed: bool
     first_error: str | None
     usage: Usage
+    test_score: float | None = Field(None, description="The best's score on the held-out test set.")
 
 
 class ChatMessage(_Record):

@@ -6,6 +6,7 @@ Every value sent to W&B goes through `WandbReport`, redacted by the run's `Redac
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,9 +14,50 @@ from typing import Any
 
 from llm_hyperparameters import Redactor
 
-from ._records import StepRow
+from ._records import StepRow, TaskRunRecord
 
-__all__ = ["Progress", "WandbReport", "plot_png", "summary_table"]
+__all__ = [
+    "TASK_RUN_COLUMNS",
+    "Progress",
+    "Table",
+    "WandbReport",
+    "index_row",
+    "plot_png",
+    "summary_table",
+    "task_run_row",
+]
+
+Table = tuple[list[str], list[list[Any]]]
+"""A table as W&B shows it: the column names and the rows."""
+
+TASK_RUN_COLUMNS = [
+    "id",
+    "step",
+    "task_parameters",
+    "changed_hyperparameters",
+    "score",
+    "feedback",
+    "failure",
+]
+
+
+def task_run_row(record: TaskRunRecord) -> list[Any]:
+    """A task run as a row under `TASK_RUN_COLUMNS` (the parameters and changed values as JSON text)."""
+    return [
+        record.id,
+        record.step,
+        json.dumps(record.task_parameters, ensure_ascii=False),
+        json.dumps(record.changed, ensure_ascii=False),
+        record.score,
+        record.evaluation,
+        record.failure,
+    ]
+
+
+def index_row(record: TaskRunRecord) -> tuple[str, float | None, str]:
+    """A task run on the run's index page: its id and parameters, its score, its failure or feedback."""
+    label = f"{record.id} {json.dumps(record.task_parameters, ensure_ascii=False)[:80]}"
+    return label, record.score, record.failure or record.evaluation or ""
 
 
 class Progress:
@@ -161,7 +203,7 @@ def plot_png(
 
 
 class WandbReport:
-    """Config, per-step metrics, step traces, a table of records and the best values as an artifact.
+    """Config, per-step metrics, tables and traces, a table of records and the best values as an artifact.
 
     Starts its own run (offline unless the user chose a mode) when none is given; when online mode
     cannot reach its server within the init timeout, it says so in one line and logs offline.
@@ -197,32 +239,47 @@ class WandbReport:
         """The run's local directory (where `wandb sync` looks), if there is a run."""
         return Path(self.run.dir).parent if self.run is not None else None
 
-    def step(self, number: int, metrics: Mapping[str, Any], trace: dict[str, Any] | None) -> None:
-        """Log one step's figures and its trace (as data, from `Trace.to_dict`)."""
+    def step(
+        self,
+        number: int,
+        metrics: Mapping[str, Any],
+        trace: dict[str, Any] | None,
+        tables: Mapping[str, Table] | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
+        """Log one step's figures and tables, and its trace (as data, from `Trace.to_dict`).
+
+        The trace goes under `trace/<name>` (default `step_NNN`); figures and tables under `optimization/`.
+        """
         if self.run is None:
             return
         from llm_hyperparameters._exporters.wandb import log_trace_data
 
         figures = self._redactor.clean({key: value for key, value in metrics.items() if value is not None})
-        self.run.log({f"optimization/{key}": value for key, value in figures.items()}, step=number)
+        logged = {f"optimization/{key}": value for key, value in figures.items()}
+        logged |= {f"optimization/{key}": self._table(table) for key, table in (tables or {}).items()}
+        if logged:
+            self.run.log(logged, step=number)
         if trace is not None:
-            log_trace_data(self._redactor.clean(trace), self.run, key=f"trace/step_{number:03d}", step=number)
+            key = f"trace/{name or f'step_{number:03d}'}"
+            log_trace_data(self._redactor.clean(trace), self.run, key=key, step=number)
 
     def finish(
         self,
-        table: tuple[list[str], list[list[Any]]],
+        table: Table,
         best: Mapping[str, Any],
         best_file: Path,
         summary: Mapping[str, Any],
+        tables: Mapping[str, Table] | None = None,
     ) -> None:
-        """Log the records table, the best values as an artifact and the summary; close our own run."""
+        """Log the records table and `tables`, the best values as an artifact, the summary; close our run."""
         if self.run is None:
             return
         import wandb
 
-        columns, rows = table
-        data = self._redactor.clean(rows)
-        self.run.log({"optimization/records": wandb.Table(columns=list[str | int](columns), data=data)})
+        final = {"records": table, **(tables or {})}
+        self.run.log({f"optimization/{key}": self._table(value) for key, value in final.items()})
         artifact = wandb.Artifact("best", type="optimization-best", metadata=self._redactor.clean(dict(best)))
         artifact.add_file(str(best_file))
         self.run.log_artifact(artifact)
@@ -230,6 +287,12 @@ class WandbReport:
             self.run.summary[f"optimization/{key}"] = value
         if self._owned:
             self.run.finish()
+
+    def _table(self, table: Table) -> Any:
+        import wandb
+
+        columns, rows = table
+        return wandb.Table(columns=list[str | int](columns), data=self._redactor.clean(rows))
 
 
 def _start_run(project: str, directory: Path, config: dict[str, Any], job_type: str) -> Any:

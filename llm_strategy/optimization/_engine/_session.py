@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -24,7 +25,7 @@ from ._budget import Usage
 from ._execution import Job, JobResult, Jobs
 from ._options import Settings
 from ._records import RunInfo, RunState, RunSummary, StepRow
-from ._reporting import Progress, WandbReport, plot_png, summary_table
+from ._reporting import Progress, Table, WandbReport, plot_png, summary_table
 from ._store import RunStore, default_directory
 
 __all__ = ["Best", "Outcome", "RunResult", "Session", "StepFigures", "Steps"]
@@ -49,19 +50,28 @@ class StepFigures:
     failures: int = 0
     reason: str | None = None
     improvement_probability: float | None = None
+    tables: Mapping[str, Table] = field(default_factory=dict)
+    """Logged to W&B at the step as `optimization/<name>` (e.g. the step's task runs)."""
 
 
 @dataclass(frozen=True)
 class Outcome(Generic[R]):
-    """What an optimizer reports at the end: its records, its best, and whether anything succeeded."""
+    """What an optimizer reports at the end: its records, its best, and whether anything succeeded.
+
+    `tables` are logged to W&B beside the records `table`; `test_score` is the best's score on held-out
+    data, reported apart from `best_score`; `pages` are trace pages written by a `Session.phase`.
+    """
 
     history: list[R]
     best_score: float | None
     best: JsonValue
-    table: tuple[list[str], list[list[Any]]]
+    table: Table
     points: list[tuple[int, float]]
     succeeded: int
     first_error: str | None
+    tables: Mapping[str, Table] = field(default_factory=dict)
+    test_score: float | None = None
+    pages: Sequence[IndexEntry] = ()
 
 
 class Steps(Protocol[R]):
@@ -167,6 +177,25 @@ class Session:
         self.progress.expect(len(jobs))
         self.jobs.run(jobs, self._trace, done)
 
+    @contextmanager
+    def phase(
+        self,
+        name: str,
+        attributes: dict[str, JsonValue],
+        tables: Callable[[], Mapping[str, Table]] = dict,
+    ) -> Iterator[Trace]:
+        """A phase after the steps (scoring a test set): jobs submitted inside join its trace, kept like a
+        step's: `traces/<name>.json` and `.html`, its usage saved, W&B `trace/<name>` with `tables()`.
+        """
+        number = self.rows[-1].step + 1 if self.rows else 0
+        run = {"run_id": self.store.path.name, "optimizer": self.kind, "phase": name, **attributes}
+        with self._traced(name, run) as recorded:
+            yield recorded
+        data = self._keep_trace(name, recorded)
+        self.store.write("state.json", RunState(usage=self.usage, steps=self.rows))
+        if self.report is not None:
+            self.report.step(number, {}, data, tables(), name=name)
+
     # -- the loop ---------------------------------------------------------------------------------
 
     def run(self, steps: Steps[R], config: dict[str, Any]) -> RunResult[R]:
@@ -211,14 +240,34 @@ class Session:
                     reason = steps.stop_reason() or self._exhausted(number - 1)
                     if reason is not None:
                         return reason, number - 1
-                run = {"run_id": self.store.path.name, "optimizer": self.kind, "step": number}
-                name = steps.start_name if number == 0 else f"step {number}"
-                with trace(name, attributes={"optimization": run}) as recorded:
-                    self._trace = recorded
+                run: dict[str, JsonValue] = {
+                    "run_id": self.store.path.name,
+                    "optimizer": self.kind,
+                    "step": number,
+                }
+                with self._traced(steps.start_name if number == 0 else f"step {number}", run) as recorded:
                     steps.run_step(number)
-                self._trace = None
                 self._close_step(steps, number, recorded)
             number += 1
+
+    @contextmanager
+    def _traced(self, name: str, attributes: dict[str, JsonValue]) -> Iterator[Trace]:
+        """A trace that the jobs submitted inside join (spans from other processes are grafted in)."""
+        with trace(name, attributes={"optimization": attributes}) as recorded:
+            self._trace = recorded
+            try:
+                yield recorded
+            finally:
+                self._trace = None
+
+    def _keep_trace(self, page: str, recorded: Trace) -> dict[str, Any]:
+        """Count a trace's usage and write it as `traces/<page>.json` and `.html`; returns it as data."""
+        data = recorded.to_dict(redactor=self.redactor)
+        self.usage.add_trace(recorded, self.settings.prices)
+        text = json.dumps(data, ensure_ascii=False).encode()
+        self.store.write_bytes(f"traces/{page}.json", text, cleaned=True)
+        self.store.write_bytes(f"traces/{page}.html", render_html_data(data).encode(), cleaned=True)
+        return data
 
     def _exhausted(self, steps: int) -> str | None:
         self.usage.tick()
@@ -227,13 +276,8 @@ class Session:
 
     def _close_step(self, steps: Steps[R], number: int, recorded: Trace) -> None:
         """Count the step's usage, keep its trace (serialized once for every exporter), save the state."""
-        data = recorded.to_dict(redactor=self.redactor)
-        self.usage.add_trace(recorded, self.settings.prices)
+        data = self._keep_trace(f"step-{number:03d}", recorded)
         self.usage.tick()
-        page = render_html_data(data).encode()
-        text = json.dumps(data, ensure_ascii=False).encode()
-        self.store.write_bytes(f"traces/step-{number:03d}.json", text, cleaned=True)
-        self.store.write_bytes(f"traces/step-{number:03d}.html", page, cleaned=True)
         figures = steps.figures(number)
         row = StepRow(
             step=number,
@@ -249,7 +293,7 @@ class Session:
         self.rows.append(row)
         self.store.write("state.json", RunState(usage=self.usage, steps=self.rows))
         if self.report is not None:
-            self.report.step(number, row.model_dump(exclude={"step", "reason"}), data)
+            self.report.step(number, row.model_dump(exclude={"step", "reason"}), data, figures.tables)
         self.progress.show(number, row.best_score, self.usage.total_tokens)
 
     def _finish(self, steps: Steps[R], reason: str, last: int) -> RunResult[R]:
@@ -270,12 +314,15 @@ class Session:
             failed=failed,
             first_error=self.redactor.text(outcome.first_error) if failed and outcome.first_error else None,
             usage=self.usage,
+            test_score=outcome.test_score,
         )
         self.store.write("result.json", summary)
-        index = self.store.write_bytes("traces/index.html", self._index(steps, summary).encode())
+        page = self._index(steps, summary, outcome.pages)
+        index = self.store.write_bytes("traces/index.html", page.encode())
         if self.report is not None:
             flat = summary.model_dump(exclude={"usage"}) | self.usage.model_dump()
-            self.report.finish(outcome.table, {"best_score": outcome.best_score}, best_file, flat)
+            best = {"best_score": outcome.best_score}
+            self.report.finish(outcome.table, best, best_file, flat, outcome.tables)
         result: RunResult[R] = RunResult(
             best_score=outcome.best_score,
             history=outcome.history,
@@ -295,7 +342,7 @@ class Session:
             print(result.summary(), file=sys.stderr)
         return result
 
-    def _index(self, steps: Steps[R], summary: RunSummary) -> str:
+    def _index(self, steps: Steps[R], summary: RunSummary, pages: Sequence[IndexEntry]) -> str:
         entries = [
             IndexEntry(
                 href=f"step-{row.step:03d}.html",
@@ -305,6 +352,9 @@ class Session:
             )
             for row in self.rows
         ]
+        entries.extend(pages)
         best = "-" if summary.best_score is None else f"{summary.best_score:.4g}"
         facts = [f"stopped: {summary.stop_reason}", f"{steps.best_label}: {best}", f"{summary.steps} steps"]
+        if summary.test_score is not None:
+            facts.append(f"test: {summary.test_score:.4g} (scored once, apart from {steps.best_label})")
         return render_index(f"{self.kind} optimization of {self.task}", entries, facts)
