@@ -59,8 +59,10 @@ class OptimizationResult(RunResult[TaskRunRecord]):
         lines = [frontier_table(self.frontier)] if self.frontier else []
         if self.test_runs:
             shown = "-" if self.test_score is None else f"{self.test_score:.4f}"
+            candidate = self.test_runs[0].id.split("-")[0]
             lines.append(
-                f"test score (best candidate, {len(self.test_runs)} task runs, scored once): {shown}"
+                f"test score ({candidate}, the best on validation; {len(self.test_runs)} task runs, "
+                f"scored once): {shown}"
             )
         return lines
 

@@ -104,7 +104,85 @@ def test_a_pareto_run_keeps_the_specialist_and_gates_the_children_exactly(tmp_pa
     index = result.trace_page.read_text()
     assert "c002 from c001" in index and "accepted; minibatch 1.5 vs parent 1.0" in index
     assert "rejected; minibatch 0.0 vs parent" in index
-    assert "c002" in result.summary() and "scored once): 1.0000" in result.summary()
+    assert result.summary().endswith(
+        "\ntest score (c002, the best on validation; 1 task runs, scored once): 1.0000"
+    )
+
+
+def scoring_counted(calls):
+    """`kind_score`, noting each run it scores as `kind:return value`."""
+
+    def evaluate(run):
+        calls.append(run.return_value)
+        return kind_score(run)
+
+    return evaluate
+
+
+def test_the_test_set_has_its_own_trace_page_linked_from_the_index_and_is_never_scored_twice(tmp_path):
+    calls = []
+    settings = {
+        "optimizer_model": proposer_replying(["A", "AB"]),
+        "task_model": None,
+        "evaluator": scoring_counted(calls),
+        "selection": "pareto",
+        "minibatch_size": 2,
+        "test": [{"kind": "b"}, {"kind": "a"}],
+        "budget": Budget(max_steps=2),
+    }
+    first = MetaOptimizer(follow, KINDS, **settings, **options(tmp_path)).run()
+    run = tmp_path / "run"
+    assert sorted(calls[-2:]) == ["a:AB", "b:AB"] and len(calls) == 14  # 12 train and validation runs, then the test
+    assert first.test_score == 0.75 and first.best_score == 0.75
+    assert sorted(path.name for path in (run / "traces").iterdir()) == [
+        "index.html",
+        "step-000.html",
+        "step-000.json",
+        "step-001.html",
+        "step-001.json",
+        "step-002.html",
+        "step-002.json",
+        "test.html",
+        "test.json",
+    ]
+    page = json.loads((run / "traces" / "test.json").read_text())
+    root = next(item for item in page["spans"] if item["parent_id"] is None)
+    assert root["name"] == "test" and root["attributes"]["optimization"]["candidate"] == "c002"
+    assert sorted(item["name"] for item in page["spans"] if item["name"].startswith("task run")) == [
+        "task run c002-x00",
+        "task run c002-x01",
+    ]
+    step_pages = [(run / "traces" / f"step-{number:03d}.json").read_text() for number in range(3)]
+    assert not any("-x0" in text for text in step_pages)  # the test runs are on the test page only
+    index = (run / "traces" / "index.html").read_text()
+    assert "<a href='test.html'>test: c002 (the best on validation) scored once: 0.75</a>" in index
+    assert "c002-x00 {&quot;kind&quot;: &quot;b&quot;}" in index and "kind b got its letter" in index
+    assert "best: 0.75 · 2 steps · test: 0.75 (scored once, apart from best)" in index
+    assert json.loads((run / "result.json").read_text())["test_score"] == 0.75
+    assert first.usage.evaluations == 14
+    test_page = (run / "traces" / "test.html").read_bytes()
+
+    calls.clear()  # a finished run, resumed: nothing runs again, the test page stays
+    again = MetaOptimizer(follow, KINDS, **settings, **options(tmp_path, resume=True)).run()
+    assert (
+        calls == []
+        and again.test_score == 0.75
+        and [r.id for r in again.test_runs] == ["c002-x00", "c002-x01"]
+    )
+    assert (run / "traces" / "test.html").read_bytes() == test_page
+    assert again.usage.evaluations == 14 and "test.html" in again.trace_page.read_text()
+
+    (run / "result.json").unlink()  # killed after the test runs were recorded, before the end
+    again = MetaOptimizer(follow, KINDS, **settings, **options(tmp_path, resume=True)).run()
+    assert calls == [] and again.test_score == 0.75 and again.usage.evaluations == 14
+    assert (run / "traces" / "test.html").read_bytes() == test_page
+
+    (run / "result.json").unlink()  # killed during the test: only the missing test run runs
+    (run / "test_runs" / "c002-x01.json").unlink()
+    again = MetaOptimizer(follow, KINDS, **settings, **options(tmp_path, resume=True)).run()
+    assert calls == ["a:AB"] and again.test_score == 0.75 and again.usage.evaluations == 14
+    names = [item["name"] for item in json.loads((run / "traces" / "test.json").read_text())["spans"]]
+    assert [name for name in names if name.startswith("task run")] == ["task run c002-x01"]
 
 
 def test_a_pareto_run_resumes_without_repeating_a_task_run_or_a_proposal(tmp_path):
