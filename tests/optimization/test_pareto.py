@@ -132,7 +132,7 @@ def test_the_test_set_has_its_own_trace_page_linked_from_the_index_and_is_never_
     }
     first = MetaOptimizer(follow, KINDS, **settings, **options(tmp_path)).run()
     run = tmp_path / "run"
-    assert sorted(calls[-2:]) == ["a:AB", "b:AB"] and len(calls) == 14  # 12 train and validation runs, then the test
+    assert len(calls) == 14 and sorted(calls[-2:]) == ["a:AB", "b:AB"]  # 12 train/validation, 2 test
     assert first.test_score == 0.75 and first.best_score == 0.75
     assert sorted(path.name for path in (run / "traces").iterdir()) == [
         "index.html",
