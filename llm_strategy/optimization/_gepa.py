@@ -19,7 +19,7 @@ from pydantic import JsonValue
 from llm_hyperparameters import is_secret_name, lookup, trace
 
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, with_user_secrets
+from ._candidates import changed_from_defaults, seed_candidate, with_user_secrets
 from ._engine import (
     SETTINGS,
     Collection,
@@ -147,10 +147,7 @@ class ParetoSteps:
     def _start(self) -> None:
         """The seed candidate and the components to mutate, from what the seed runs used."""
         seeds = [record for key, record in sorted(self.records.items()) if key.startswith(f"{SEED}-v")]
-        values = dict(self.o.initial)
-        for record in seeds:  # every value any seed run used (a failed run may have used few)
-            values |= {name: entry for name, entry in record.hyperparameters.items() if name not in values}
-        self.candidates[SEED] = values
+        self.candidates[SEED] = seed_candidate(self.o.initial, seeds)
         used = {name for record in seeds for name in record.hyperparameters}
         names = self.o.optimize or sorted(used - {SETTINGS})
         components = [
