@@ -55,6 +55,8 @@ class ParetoData:
     merge: bool = False
     seed: int = 0
     reflection_chars: int = 6_000
+    best_parent: bool = False
+    """`selection="best"`: the parent is always the best validation mean (GEPA's "current best")."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ class ParetoSteps:
         if pair is not None:
             decision = ParetoStep(step=number, parent=pair[0], other_parent=pair[1], minibatch=minibatch)
         else:
-            parent = sample_parent(front, rng)
+            parent = self.best_id() if self.data.best_parent else sample_parent(front, rng)
             entry, field = self.components[(number - 1) % len(self.components)]
             decision = ParetoStep(
                 step=number, parent=parent, component=f"{entry}:{field}", minibatch=minibatch
