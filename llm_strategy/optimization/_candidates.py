@@ -19,7 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_serialize
 
 from llm_hyperparameters import is_secret_name, lookup
 
-__all__ = ["changed_from_defaults", "diff", "merge", "patch_model", "with_user_secrets", "without_secrets"]
+__all__ = [
+    "changed_from_defaults",
+    "diff",
+    "merge",
+    "patch_model",
+    "seed_candidate",
+    "with_user_secrets",
+    "without_secrets",
+]
 
 _PATCH_DOC = (
     "Hyperparameter values by tracked function. Outside best_hyperparameters only the values "
@@ -106,6 +114,20 @@ def merge(
                 **{key: value for key, value in values.items() if value is not None},
             }
     return merged
+
+
+def seed_candidate(
+    initial: Mapping[str, Mapping[str, Any]], seed_runs: Sequence[Any]
+) -> dict[str, dict[str, Any]]:
+    """The starting candidate, complete: the given values, then every value any seed run used.
+
+    A task may call different functions for different task parameters; each run records only
+    what it used (a failed run may have used few), and what it did not call kept its start value.
+    """
+    values = {name: dict(entry) for name, entry in initial.items()}
+    for run in seed_runs:
+        values |= {name: entry for name, entry in run.hyperparameters.items() if name not in values}
+    return values
 
 
 def without_secrets(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,7 @@ from llm_hyperparameters import is_secret_name, lookup
 from llm_hyperparameters._exporters.html import IndexEntry
 
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, with_user_secrets
+from ._candidates import changed_from_defaults, seed_candidate, with_user_secrets
 from ._engine import (
     SETTINGS,
     TASK_RUN_COLUMNS,
@@ -70,6 +70,8 @@ class ParetoData:
     merge: bool = False
     seed: int = 0
     reflection_chars: int = 6_000
+    best_parent: bool = False
+    """`selection="best"`: the parent is always the best validation mean (GEPA's "current best")."""
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,7 @@ class ParetoSteps:
     def _start(self) -> None:
         """The seed candidate and the components to mutate, from what the seed runs used."""
         seeds = [record for key, record in sorted(self.records.items()) if key.startswith(f"{SEED}-v")]
-        values = dict(self.o.initial)
-        for record in seeds:  # every value any seed run used (a failed run may have used few)
-            values |= {name: entry for name, entry in record.hyperparameters.items() if name not in values}
-        self.candidates[SEED] = values
+        self.candidates[SEED] = seed_candidate(self.o.initial, seeds)
         used = {name for record in seeds for name in record.hyperparameters}
         names = self.o.optimize or sorted(used - {SETTINGS})
         components = [
@@ -192,7 +191,7 @@ class ParetoSteps:
         if pair is not None:
             decision = ParetoStep(step=number, parent=pair[0], other_parent=pair[1], minibatch=minibatch)
         else:
-            parent = sample_parent(front, rng)
+            parent = self.best_id() if self.data.best_parent else sample_parent(front, rng)
             entry, field = self.components[(number - 1) % len(self.components)]
             decision = ParetoStep(
                 step=number, parent=parent, component=f"{entry}:{field}", minibatch=minibatch

@@ -77,10 +77,11 @@ class MetaOptimizer:
     and keeps the child only if it beats its parent there; `test` is scored once, for the best
     candidate. `merge=True` also tries merging two frontier candidates after an accepted child;
     `reflection_tokens` bounds the traces the proposer reads per step (about 4 characters a token).
+    `selection="best"` is the same loop with the best validation mean always the parent (greedy).
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
-    `max_steps` (default 5) is the budget's step limit.
+    `max_steps` is the budget's step limit (default 5 when the budget limits nothing else).
 
     Example:
         ```python
@@ -105,7 +106,7 @@ class MetaOptimizer:
         stop_probability: float = 0.1,
         target_score: float | None = None,
         history_tokens: int = 750,
-        selection: Literal["original", "pareto"] = "original",
+        selection: Literal["original", "pareto", "best"] = "original",
         train: Sequence[Any] | None = None,
         validation: Sequence[Any] | None = None,
         test: Sequence[Any] | None = None,
@@ -138,10 +139,12 @@ class MetaOptimizer:
         self.target_score = target_score
         self.history_tokens = history_tokens
         self.name = stable_name(task)
-        if selection not in ("original", "pareto"):
-            raise ValueError(f"selection must be 'original' or 'pareto', got {selection!r}")
-        if selection == "pareto" and evaluator is None:
-            raise ValueError("selection='pareto' needs an evaluator: candidates are compared by their scores")
+        if selection not in ("original", "pareto", "best"):
+            raise ValueError(f"selection must be 'original', 'pareto' or 'best', got {selection!r}")
+        if selection != "original" and evaluator is None:
+            raise ValueError(
+                f"selection={selection!r} needs an evaluator: candidates are compared by their scores"
+            )
         if minibatch_size < 1:
             raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
         self.selection = selection
@@ -154,11 +157,14 @@ class MetaOptimizer:
             merge=merge,
             seed=seed,
             reflection_chars=4 * reflection_tokens,
+            best_parent=selection == "best",
         )
         self.dry_run = dry_run
         if auto is not None:
-            if selection != "pareto":
-                raise ValueError("auto= sets a Pareto run's evaluations: use it with selection='pareto'")
+            if selection == "original":
+                raise ValueError(
+                    "auto= sets a Pareto run's evaluations: use it with selection='pareto' or 'best'"
+                )
             if self.settings.budget.max_evaluations is not None:
                 raise ValueError(
                     f"auto={auto!r} and Budget(max_evaluations={self.settings.budget.max_evaluations}) "

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, diff, merge, patch_model, with_user_secrets, without_secrets
+from ._candidates import (
+    changed_from_defaults,
+    diff,
+    merge,
+    patch_model,
+    seed_candidate,
+    with_user_secrets,
+    without_secrets,
+)
 from ._engine import (
     SETTINGS,
     TASK_RUN_COLUMNS,
@@ -66,6 +74,7 @@ class OriginalSteps:
         self.by_step: dict[int, list[str]] = {}
         self.decided: dict[int, MetaDecision] = {}
         self.entries: list[str] | None = None
+        self.start: dict[str, Any] = {}
         self.tracker = BestTracker(None)
         self.settled: set[str] = set()
         self.ran: set[tuple[str, str]] = set()
@@ -232,14 +241,19 @@ class OriginalSteps:
             self.ran.add(
                 (
                     json.dumps(record.task_parameters, sort_keys=True),
-                    candidate_key(record.hyperparameters, self.entries),
+                    candidate_key(self._complete(record), self.entries),
                 )
             )
             if record.score is not None:
-                self.tracker.add(record.hyperparameters, record.task_parameters, record.score)
+                self.tracker.add(self._complete(record), record.task_parameters, record.score)
+
+    def _complete(self, record: TaskRunRecord) -> dict[str, Any]:
+        """The candidate a run had in force: a seed run that did not call a function had its start value."""
+        return {**self.start, **record.hyperparameters}
 
     def _choose_entries(self) -> None:
         seeds = [self.records[run_id] for run_id in self._of_step(0)]
+        self.start = seed_candidate(self.o.initial, seeds)
         used = {name for record in seeds for name in record.hyperparameters}
         names = self.o.optimize or sorted(used - {SETTINGS})
         if not names:
@@ -422,8 +436,7 @@ class OriginalSteps:
         chosen = self.tracker.best() if self.o.evaluator is not None else None
         if chosen is not None:
             return chosen
-        first = self.records.get("000-00")
-        base = first.hyperparameters if first is not None else self.o.initial
+        base = self.start or self.o.initial
         return (merge(base, self.picked) if self.picked else dict(base)), None
 
     def figures(self, number: int) -> StepFigures:

@@ -166,3 +166,20 @@ def frame_score(run: Any) -> float:
     if kind == "b":
         return float("B" in suffix)
     return 0.5 if not prefix and not suffix else 0.0
+
+
+@track_hyperparameters
+def whisper(model: Any, topic: str, *, _volume: int = 1) -> str:
+    """Whisper the topic (no model needed)."""
+    return topic.lower() + "." * _volume
+
+
+def route(model: Any, topic: str) -> str:
+    """Shout upper-case topics, whisper the others: each run calls one of two tracked functions."""
+    return shout(model, topic) if topic.isupper() else whisper(model, topic)
+
+
+def marks_score(run: Any) -> float:
+    """More marks of either kind are better."""
+    text = run.return_value or ""
+    return float(text.count("!") + text.count("."))

@@ -16,7 +16,17 @@ from llm_strategy.optimization import (
 )
 from llm_strategy.testing import SyntheticChatModel
 
-from .tasks import Topic, optimizer_replying, shout, untracked, volume_score, write_note
+from .tasks import (
+    Topic,
+    marks_score,
+    optimizer_replying,
+    route,
+    shout,
+    untracked,
+    volume_score,
+    whisper,
+    write_note,
+)
 
 SHOUT = shout.hyperparameters.name
 QUIET = {
@@ -297,3 +307,29 @@ def test_async_tasks_run_concurrently_in_their_own_scopes(tmp_path, capsys):
     assert write_async.hyperparameters.name in result.history[-1].hyperparameters
     printed = capsys.readouterr().err
     assert "p(improve)" in printed and "stopped: " in printed  # the final summary table
+
+
+def test_a_task_calling_different_functions_per_task_parameters_is_one_candidate(tmp_path):
+    """Each seed run records only the function it called; the candidate is both (a crash before)."""
+    whispered = whisper.hyperparameters.name
+    louder = {
+        "best_hyperparameters": {},
+        "suggestion": "Louder everywhere.",
+        "task_parameters_suggestions": [{"topic": "BEES"}, {"topic": "ants"}],
+        "hyperparameter_suggestions": [{SHOUT: {"volume": 3}, whispered: {"volume": 3}}],
+    }
+    result = optimize_hyperparameters(
+        route,
+        [{"topic": "BEES"}, {"topic": "ants"}],
+        optimizer_model=optimizer_replying([louder]),
+        task_model=None,
+        evaluator=marks_score,
+        max_steps=1,
+        **options(tmp_path),
+    )
+    seeds = [record for record in result.history if record.step == 0]
+    assert [sorted(record.hyperparameters) for record in seeds] == [[SHOUT], [whispered]]
+    assert result.best_score == 3.0  # the suggestion's mean over both topics (the seeds' is 1.5)
+    assert result.best_hyperparameters[shout].volume == 3
+    assert result.best_hyperparameters[whisper].volume == 3
+    assert [record.return_value for record in result.history if record.step == 1] == ["BEES!!!", "ants..."]

@@ -236,7 +236,7 @@ def test_bad_pareto_settings_are_refused():
         MetaOptimizer(
             follow, KINDS, optimizer_model=proposer_replying(["A"]), task_model=None, selection="pareto"
         )
-    with pytest.raises(ValueError, match="'original' or 'pareto'"):
+    with pytest.raises(ValueError, match="must be 'original', 'pareto' or 'best', got 'greedy'"):
         MetaOptimizer(
             follow,
             KINDS,
@@ -394,3 +394,24 @@ def test_a_pareto_run_prints_its_estimate_first_and_its_candidates_last(tmp_path
         "0.5000",
         "0,1",
     ]
+
+
+@pytest.mark.parametrize(("selection", "parents"), [("best", {"c002"}), ("pareto", {"c001", "c002"})])
+def test_best_selection_always_mutates_the_best_mean_where_pareto_also_samples_the_specialist(
+    tmp_path, selection, parents
+):
+    """c001 leads instance a, c002 (mean 0.75) leads b; then every proposal ("B") is rejected."""
+    optimize_hyperparameters(
+        follow,
+        KINDS,
+        optimizer_model=proposer_replying(["A", "AB", "B"]),
+        task_model=None,
+        evaluator=kind_score,
+        selection=selection,
+        minibatch_size=2,
+        budget=Budget(max_steps=8),
+        **options(tmp_path),
+    )
+    steps = [json.loads(path.read_text()) for path in sorted((tmp_path / "run" / "pareto_steps").iterdir())]
+    assert [step["accepted"] for step in steps] == [True, True, False, False, False, False, False, False]
+    assert {step["parent"] for step in steps[2:]} == parents
