@@ -458,6 +458,12 @@ class ParetoSteps:
             rows.append(
                 (f"{_child(number)} from {decision.parent}: {change}", _sum(decision.child_scores), note)
             )
+        candidate = SEED if number == 0 else _child(number)
+        entry = next((entry for entry in self.frontier_entries() if entry.id == candidate), None)
+        if entry is not None:  # a candidate: its validation mean, and what it leads at the end of the run
+            led = ", ".join(map(str, entry.led))
+            note = f"leads instances {led}" if led else "leads no instance: off the frontier"
+            rows.append((f"{candidate} validation mean", entry.validation_mean, note))
         rows.extend(index_row(record) for record in self._of_step(number))
         return rows
 

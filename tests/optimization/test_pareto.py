@@ -104,6 +104,13 @@ def test_a_pareto_run_keeps_the_specialist_and_gates_the_children_exactly(tmp_pa
     index = result.trace_page.read_text()
     assert "c002 from c001" in index and "accepted; minibatch 1.5 vs parent 1.0" in index
     assert "rejected; minibatch 0.0 vs parent" in index
+    assert "<td>c001 validation mean</td><td class='score'>0.5</td><td>leads instances 0</td>" in index
+    assert "<td>c002 validation mean</td><td class='score'>0.75</td><td>leads instances 1</td>" in index
+    assert (
+        "<td>c000 validation mean</td><td class='score'>0</td><td>leads no instance: off the frontier"
+        in index
+    )
+    assert "c003 validation mean" not in index  # rejected: never validated
     assert result.summary().endswith(
         "\ntest score (c002, the best on validation; 1 task runs, scored once): 1.0000"
     )
