@@ -62,6 +62,7 @@ def test_config_metrics_table_artifact_and_traces(tmp_path, monkeypatch):
         for row in rows
     } == {None, 1, 4}
     assert all(json.loads(row["reflection"])["hyperparameter_suggestion"] == "louder" for row in rows)
+    assert {row["feedback"] for row in rows} == {"1 marks", "2 marks", "4 marks"}
 
 
 def test_a_pareto_run_logs_its_task_runs_and_frontier_per_step_and_its_test_apart(tmp_path, monkeypatch):
