@@ -140,6 +140,8 @@ def test_a_resume_never_asks_again_for_a_recorded_choice(tmp_path):
     (run / "task_runs" / "c002-v01.json").unlink()
     state = json.loads((run / "state.json").read_text())
     (run / "state.json").write_text(json.dumps({**state, "steps": state["steps"][:2]}))
+    older = {key: value for key, value in steps(tmp_path)[1].items() if key != "chosen_by"}
+    (run / "pareto_steps" / "001.json").write_text(json.dumps(older))  # as a run before `chosen_by` wrote it
     silent = chooser_replying([(SUFFIX, "never asked")])
     again = MetaOptimizer(
         keyed_frame,
