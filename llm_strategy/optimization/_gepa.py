@@ -263,8 +263,7 @@ class ParetoSteps:
         )
 
     def _propose(self, decision: ParetoStep, runs: list[TaskRunRecord]) -> ParetoStep:
-        """The child's values: a merge, or one component rewritten by the reflective proposer (which
-        also chooses the component when the step left it open)."""
+        """The child's values: a merge, or one component rewritten (and chosen, if open) by the proposer."""
         parent = self.candidates[decision.parent]
         if decision.other_parent is not None:
             merged = self._merged(decision.parent, decision.other_parent)
@@ -309,13 +308,13 @@ class ParetoSteps:
     def _change(self, parent: dict[str, Any], examples: list[MinibatchExample]) -> tuple[str, str, Any]:
         """The component the proposer chooses among the mutable ones, its lessons and the new value.
 
-        The current values share the reflection budget (the examples have one of their own).
+        The components' current values share a budget of `reflection_chars`, apart from the examples'.
         """
         fields = [(entry, field, lookup(entry).model.model_fields[field]) for entry, field in self.components]
         values = _fair_cut(
             [_current(parent, entry)[field] for entry, field, _ in fields], self.data.reflection_chars
         )
-        menu = parametrized(ComponentMenu, self.change_type)(
+        menu = parametrized(ComponentMenu, self._change_type)(
             components=[
                 MutableComponent(
                     component=f"{entry}:{field}", description=info.description, current_value=value
@@ -328,7 +327,7 @@ class ParetoSteps:
         return reply.change.component, reply.lessons, reply.change.new_value
 
     @functools.cached_property
-    def change_type(self) -> Any:
+    def _change_type(self) -> Any:
         """The proposer's `change`: one option per mutable component, typed as its field (built once)."""
         options = []
         for entry, field in self.components:

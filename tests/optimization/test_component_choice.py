@@ -224,3 +224,20 @@ def test_component_selection_is_checked_and_belongs_to_the_pareto_loop():
             task_model=None,
             component_selection="reflection",
         )
+
+
+def test_the_estimate_counts_the_components_the_chooser_reads():
+    def plan(component_selection):
+        return MetaOptimizer(
+            keyed_frame,
+            KINDS,
+            optimizer_model=chooser_replying([]),
+            task_model=None,
+            evaluator=frame_score,
+            selection="pareto",
+            component_selection=component_selection,
+            max_steps=2,
+        ).plan()
+
+    assert plan("reflection").tokens - plan("round_robin").tokens == 2 * 6_000 // 4  # 2 proposals
+    assert plan("reflection").llm_calls == plan("round_robin").llm_calls
