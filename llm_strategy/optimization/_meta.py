@@ -82,7 +82,7 @@ class MetaOptimizer:
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
-    `max_steps` (default 5) is the budget's step limit.
+    `max_steps` is the budget's step limit (default 5 when the budget limits nothing else).
 
     Example:
         ```python

@@ -306,9 +306,9 @@ def run(
 
     `forward(step)` builds the graph for a step (a minibatch, say) and returns its loss.
     `evaluate()` (higher is better) scores the current parameters, on the run's executor; without
-    it the last values count as the best. `max_steps` (default 5) is the budget's step limit;
-    `options` are the run options every optimizer accepts (`RunOptions`). Every step is recorded;
-    `resume=True` restores the parameters' values.
+    it the last values count as the best. `max_steps` is the budget's step limit (default 5 when
+    the budget limits nothing else); `options` are the run options every optimizer accepts
+    (`RunOptions`). Every step is recorded; `resume=True` restores the parameters' values.
     """
     settings = Settings.of(options, max_steps=max_steps, default_steps=5)
     roles = [variable.role for variable in parameters]

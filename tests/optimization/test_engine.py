@@ -28,6 +28,10 @@ def test_budget_has_no_step_limit_unless_set_and_max_steps_maps_onto_it():
     assert Budget().max_steps is None
     assert Budget().with_steps(8, 10).max_steps == 8 and Budget().with_steps(None, 10).max_steps == 10
     assert Budget(max_steps=3).with_steps(None, 10).max_steps == 3
+    # the default step limit only bounds an otherwise unlimited run
+    assert Budget(max_evaluations=300).with_steps(None, 10).max_steps is None
+    assert Budget(max_cost=2.0).with_steps(None, 10).max_steps is None
+    assert Budget(max_evaluations=300).with_steps(4, 10).max_steps == 4
     with pytest.raises(ValueError, match=r"max_steps=8 and Budget\(max_steps=5\) disagree"):
         Budget(max_steps=5).with_steps(8, 10)
 

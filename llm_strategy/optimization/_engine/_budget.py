@@ -31,7 +31,8 @@ class Budget:
     """Limits of an optimization run; None means no limit. Every limit must be positive.
 
     `Budget()` limits nothing: an optimizer's own `max_steps=` sets the step limit when the
-    budget has none.
+    budget has none, and its default step limit applies only to a budget that limits nothing
+    else (`Budget(max_evaluations=300)` runs until 300 evaluations, however many steps that takes).
 
     Example:
         ```python
@@ -62,7 +63,7 @@ class Budget:
                 raise ValueError(f"Budget.{name} must be positive or None (no limit), got {value!r}")
 
     def with_steps(self, max_steps: int | None, default: int | None) -> Budget:
-        """This budget with an optimizer's `max_steps=` (or its default) as the step limit.
+        """This budget with an optimizer's `max_steps=` (or, when nothing else is limited, its default).
 
         A step limit set in both places must agree.
         """
@@ -71,7 +72,8 @@ class Budget:
                 f"max_steps={max_steps} and Budget(max_steps={self.max_steps}) disagree: set the step limit "
                 "in one place"
             )
-        steps = self.max_steps or max_steps or (default if self.max_steps is None else None)
+        unlimited = self == Budget()
+        steps = self.max_steps or max_steps or (default if unlimited else None)
         return dataclasses.replace(self, max_steps=steps)
 
     def exhausted(self, usage: Usage, steps: int) -> str | None:
