@@ -8,11 +8,12 @@ validation, test), so a run is never repeated, on resume or when a parent meets 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import JsonValue
 
@@ -25,6 +26,7 @@ from ._engine import (
     SETTINGS,
     TASK_RUN_COLUMNS,
     Collection,
+    ComponentSelection,
     Job,
     JobResult,
     Outcome,
@@ -41,7 +43,14 @@ from ._engine import (
     run_task,
     task_run_row,
 )
-from ._proposer import ComponentReflection, MinibatchExample, ReflectiveProposer
+from ._proposer import (
+    ComponentMenu,
+    ComponentReflection,
+    MinibatchExample,
+    MutableComponent,
+    ReflectiveProposer,
+    change_type,
+)
 from .pareto import frontier, gate_passes, merge_choice, sample_parent
 
 __all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
@@ -72,6 +81,7 @@ class ParetoData:
     reflection_chars: int = 6_000
     best_parent: bool = False
     """`selection="best"`: the parent is always the best validation mean (GEPA's "current best")."""
+    component_selection: ComponentSelection = "round_robin"
 
 
 @dataclass(frozen=True)
@@ -193,8 +203,13 @@ class ParetoSteps:
         else:
             parent = self.best_id() if self.data.best_parent else sample_parent(front, rng)
             entry, field = self.components[(number - 1) % len(self.components)]
+            chooser = self.data.component_selection
             decision = ParetoStep(
-                step=number, parent=parent, component=f"{entry}:{field}", minibatch=minibatch
+                step=number,
+                parent=parent,
+                component=f"{entry}:{field}" if chooser == "round_robin" else None,
+                chosen_by=chooser,
+                minibatch=minibatch,
             )
         return self._record(decision)
 
@@ -263,26 +278,22 @@ class ParetoSteps:
         )
 
     def _propose(self, decision: ParetoStep, runs: list[TaskRunRecord]) -> ParetoStep:
-        """The child's values: a merge, or one component rewritten by the reflective proposer."""
+        """The child's values: a merge, or one component rewritten (and chosen, if open) by the proposer."""
         parent = self.candidates[decision.parent]
         if decision.other_parent is not None:
             merged = self._merged(decision.parent, decision.other_parent)
             return self._record(decision.model_copy(update={"hyperparameters": merged}))
-        assert decision.component is not None
-        entry_name, field = decision.component.rsplit(":", 1)
-        entry = lookup(entry_name)
-        info = entry.model.model_fields[field]
-        current = parent.get(entry_name) or entry.defaults.model_dump(mode="json")
-        reflection_type = parametrized(ComponentReflection, info.annotation)
-        request = reflection_type(
-            component=decision.component,
-            description=info.description,
-            current_value=current[field],
-            examples=self._examples(runs),
-        )
+        examples = self._examples(runs)
         try:
-            proposal = ask(ReflectiveProposer.propose_component_value, self.o.optimizer_model, request)
-            values = entry.model.model_validate({**current, field: proposal.new_value})
+            if decision.component is None:
+                component, lessons, new_value = self._change(parent, examples)
+                decision = decision.model_copy(update={"component": component})
+            else:
+                component = decision.component
+                lessons, new_value = self._rewrite(component, parent, examples)
+            entry_name, field = component.rsplit(":", 1)
+            current = _current(parent, entry_name)
+            values = lookup(entry_name).model.model_validate({**current, field: new_value})
         except (LLMCallError, ValueError) as error:
             return self._record(
                 decision.model_copy(update={"proposal_error": f"{type(error).__name__}: {error}"})
@@ -292,9 +303,53 @@ class ParetoSteps:
             return self._record(
                 decision.model_copy(update={"proposal_error": "the proposal changes nothing"})
             )
-        return self._record(
-            decision.model_copy(update={"lessons": proposal.lessons, "hyperparameters": child})
+        return self._record(decision.model_copy(update={"lessons": lessons, "hyperparameters": child}))
+
+    def _rewrite(
+        self, component: str, parent: dict[str, Any], examples: list[MinibatchExample]
+    ) -> tuple[str, Any]:
+        """The proposer's lessons and new value for the component given to it."""
+        entry_name, field = component.rsplit(":", 1)
+        info = lookup(entry_name).model.model_fields[field]
+        request = parametrized(ComponentReflection, info.annotation)(
+            component=component,
+            description=info.description,
+            current_value=_current(parent, entry_name)[field],
+            examples=examples,
         )
+        proposal = ask(ReflectiveProposer.propose_component_value, self.o.optimizer_model, request)
+        return proposal.lessons, proposal.new_value
+
+    def _change(self, parent: dict[str, Any], examples: list[MinibatchExample]) -> tuple[str, str, Any]:
+        """The component the proposer chooses among the mutable ones, its lessons and the new value.
+
+        The components' current values share a budget of `reflection_chars`, apart from the examples'.
+        """
+        fields = [(entry, field, lookup(entry).model.model_fields[field]) for entry, field in self.components]
+        values = _fair_cut(
+            [_current(parent, entry)[field] for entry, field, _ in fields], self.data.reflection_chars
+        )
+        menu = parametrized(ComponentMenu, self._change_type)(
+            components=[
+                MutableComponent(
+                    component=f"{entry}:{field}", description=info.description, current_value=value
+                )
+                for (entry, field, info), value in zip(fields, values, strict=True)
+            ],
+            examples=examples,
+        )
+        reply = ask(ReflectiveProposer.propose_component_change, self.o.optimizer_model, menu)
+        return reply.change.component, reply.lessons, reply.change.new_value
+
+    @functools.cached_property
+    def _change_type(self) -> Any:
+        """The proposer's `change`: one option per mutable component, typed as its field (built once)."""
+        options = []
+        for entry, field in self.components:
+            info = lookup(entry).model.model_fields[field]
+            typed = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+            options.append((f"{entry}:{field}", typed))
+        return change_type(options)
 
     def _examples(self, runs: Sequence[TaskRunRecord]) -> list[MinibatchExample]:
         """The minibatch's task runs for the proposer, their LLM requests cut to the character budget."""
@@ -395,9 +450,7 @@ class ParetoSteps:
                 FrontierEntry(
                     id=name,
                     parent=None if decision is None else decision.parent,
-                    component=None
-                    if decision is None
-                    else (decision.component or f"merge with {decision.other_parent}"),
+                    component=None if decision is None else _what_changed(decision),
                     minibatch_parent=None if decision is None else _sum(decision.parent_scores),
                     minibatch_child=None if decision is None else _sum(decision.child_scores),
                     validation_mean=sum(score or 0.0 for score in row) / max(len(row), 1),
@@ -451,7 +504,7 @@ class ParetoSteps:
         decision = self.decided.get(number)
         if decision is not None:
             verdict = {True: "accepted", False: "rejected", None: "pending"}[decision.accepted]
-            change = decision.component or f"merge with {decision.other_parent}"
+            change = _what_changed(decision)
             note = (
                 f"{verdict}; minibatch {_sum(decision.child_scores)} vs parent {_sum(decision.parent_scores)}"
             )
@@ -542,6 +595,13 @@ def _child(step: int) -> str:
     return f"c{step:03d}"
 
 
+def _what_changed(decision: ParetoStep) -> str:
+    """The step's mutated component, its merge, or that the proposer failed before choosing one."""
+    if decision.other_parent is not None:
+        return f"merge with {decision.other_parent}"
+    return decision.component or "no component chosen"
+
+
 def _split(record: TaskRunRecord) -> str:
     """The split a task run is keyed under: `c001-v03` is a validation run."""
     return SPLITS[record.id.split("-")[1][0]]
@@ -565,6 +625,28 @@ def _nested(flat: dict[str, object], like: dict[str, dict[str, Any]]) -> dict[st
         entry, field = key.rsplit(":", 1)
         nested.setdefault(entry, {})[field] = value
     return nested
+
+
+def _current(candidate: dict[str, Any], entry_name: str) -> dict[str, Any]:
+    """A tracked entry's values in a candidate (its defaults when the candidate has none)."""
+    return candidate.get(entry_name) or lookup(entry_name).defaults.model_dump(mode="json")
+
+
+def _fair_cut(values: list[JsonValue], budget: int) -> list[JsonValue]:
+    """The values within `budget` characters: the short ones whole, the long ones cut alike (ending in …).
+
+    A string is measured (and cut) as it is, any other value as its JSON.
+    """
+    texts = [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in values]
+    room = [0] * len(texts)
+    left = budget
+    for rank, index in enumerate(sorted(range(len(texts)), key=lambda index: len(texts[index]))):
+        room[index] = min(len(texts[index]), left // (len(texts) - rank))
+        left -= room[index]
+    return [
+        value if room[index] == len(texts[index]) else texts[index][: room[index]] + "…"
+        for index, value in enumerate(values)
+    ]
 
 
 def _truncated(requests: list[dict[str, JsonValue]], budget: int) -> list[dict[str, JsonValue]]:

@@ -21,6 +21,7 @@ from llm_hyperparameters._tracking import stable_name
 
 from .._models import resolve_model
 from ._engine import (
+    ComponentSelection,
     RunOptions,
     RunResult,
     Session,
@@ -78,6 +79,8 @@ class MetaOptimizer:
     candidate. `merge=True` also tries merging two frontier candidates after an accepted child;
     `reflection_tokens` bounds the traces the proposer reads per step (about 4 characters a token).
     `selection="best"` is the same loop with the best validation mean always the parent (greedy).
+    `component_selection` chooses the component a step rewrites in either: `"round_robin"` (the
+    default) takes them in turn, `"reflection"` lets the proposer choose it from the minibatch's runs.
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
@@ -113,6 +116,7 @@ class MetaOptimizer:
         minibatch_size: int = 3,
         reflection_tokens: int = 1_500,
         merge: bool = False,
+        component_selection: ComponentSelection = "round_robin",
         seed: int = 0,
         auto: Auto | None = None,
         dry_run: bool = False,
@@ -145,6 +149,15 @@ class MetaOptimizer:
             raise ValueError(
                 f"selection={selection!r} needs an evaluator: candidates are compared by their scores"
             )
+        if component_selection not in ("round_robin", "reflection"):
+            raise ValueError(
+                f"component_selection must be 'round_robin' or 'reflection', got {component_selection!r}"
+            )
+        if component_selection != "round_robin" and selection == "original":
+            raise ValueError(
+                f"component_selection={component_selection!r} chooses the component a Pareto step rewrites; "
+                "the original loop has no such step: use it with selection='pareto' or 'best'"
+            )
         if minibatch_size < 1:
             raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
         self.selection = selection
@@ -158,6 +171,7 @@ class MetaOptimizer:
             seed=seed,
             reflection_chars=4 * reflection_tokens,
             best_parent=selection == "best",
+            component_selection=component_selection,
         )
         self.dry_run = dry_run
         if auto is not None:
@@ -183,7 +197,9 @@ class MetaOptimizer:
             evaluations=budget.max_evaluations,
             sizes=(len(self.data.train), len(self.data.validation), len(self.data.test)),
             minibatch=min(self.data.minibatch_size, len(self.data.train)),
-            reflection_chars=self.data.reflection_chars,
+            # choosing by reflection, the proposer also reads the components, cut to a budget of their own
+            reflection_chars=self.data.reflection_chars
+            * (2 if self.data.component_selection == "reflection" else 1),
             task_model=self.task_model,
             optimizer_model=self.optimizer_model,
             prices=self.settings.prices,
@@ -228,6 +244,7 @@ class MetaOptimizer:
         config |= {
             "minibatch_size": self.data.minibatch_size,
             "merge": self.data.merge,
+            "component_selection": self.data.component_selection,
             "seed": self.data.seed,
         }
         shared = session.run(pareto, config)

@@ -183,3 +183,28 @@ def marks_score(run: Any) -> float:
     """More marks of either kind are better."""
     text = run.return_value or ""
     return float(text.count("!") + text.count("."))
+
+
+@track_hyperparameters
+def keyed_frame(
+    model: Any,
+    kind: str,
+    *,
+    _prefix: str = Field("", description="Put in front."),
+    _suffix: str = "",
+    _api_key: str = "sk-frame-0000",
+) -> str:
+    """Frame the kind like `frame`, holding an API key that is never a component (no model needed)."""
+    return f"{_prefix}|{kind}|{_suffix}"
+
+
+def chooser_replying(changes: list[tuple[str, Any]]) -> ScriptedChatModel:
+    """A prompt-mode reflective proposer choosing its components: `(component, new value)` in turn."""
+    pending = list(changes)
+
+    def reply(messages: list[Any]) -> str:
+        component, value = pending.pop(0) if len(pending) > 1 else pending[0]
+        change = {"component": component, "new_value": value}
+        return json.dumps({"return_value": {"lessons": f"change {component}", "change": change}})
+
+    return ScriptedChatModel(replies=reply)

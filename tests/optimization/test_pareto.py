@@ -15,7 +15,17 @@ from llm_strategy.optimization.pareto import (
 )
 from llm_strategy.testing import ScriptedChatModel
 
-from .tasks import follow, frame, frame_score, kind_score, proposer_replying, shout, write_note
+from .tasks import (
+    chooser_replying,
+    follow,
+    frame,
+    frame_score,
+    keyed_frame,
+    kind_score,
+    proposer_replying,
+    shout,
+    write_note,
+)
 
 FOLLOW = follow.hyperparameters.name
 KINDS = [{"kind": "a"}, {"kind": "b"}]
@@ -422,3 +432,20 @@ def test_best_selection_always_mutates_the_best_mean_where_pareto_also_samples_t
     steps = [json.loads(path.read_text()) for path in sorted((tmp_path / "run" / "pareto_steps").iterdir())]
     assert [step["accepted"] for step in steps] == [True, True, False, False, False, False, False, False]
     assert {step["parent"] for step in steps[2:]} == parents
+
+
+def test_the_index_says_when_a_failed_proposal_chose_no_component(tmp_path):
+    result = optimize_hyperparameters(
+        keyed_frame,
+        [{"kind": "a"}],
+        optimizer_model=chooser_replying([(f"{keyed_frame.hyperparameters.name}:api_key", "x")]),
+        task_model=None,
+        evaluator=frame_score,
+        selection="pareto",
+        component_selection="reflection",
+        budget=Budget(max_steps=1),
+        **options(tmp_path),
+    )
+    index = result.trace_page.read_text()
+    assert "<td>c001 from c000: no component chosen</td><td class='score'>-</td><td>rejected;" in index
+    assert "merge with" not in index

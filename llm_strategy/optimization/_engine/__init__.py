@@ -24,6 +24,7 @@ from ._options import RunOptions, Settings
 from ._records import (
     ChatMessage,
     ChatRequest,
+    ComponentSelection,
     Duplicate,
     Evaluated,
     MetaDecision,
@@ -50,6 +51,7 @@ __all__ = [
     "ChatMessage",
     "ChatRequest",
     "Collection",
+    "ComponentSelection",
     "Duplicate",
     "Evaluated",
     "Job",

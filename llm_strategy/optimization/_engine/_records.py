@@ -6,7 +6,7 @@ with a `ResumeError` rather than misread.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -18,6 +18,7 @@ __all__ = [
     "FORMAT_VERSION",
     "ChatMessage",
     "ChatRequest",
+    "ComponentSelection",
     "Duplicate",
     "Evaluated",
     "MetaDecision",
@@ -35,6 +36,8 @@ __all__ = [
 FORMAT = "llm-strategy/optimization-run"
 FORMAT_VERSION = 2
 X = TypeVar("X")
+ComponentSelection = Literal["round_robin", "reflection"]
+"""Who chooses the component a Pareto step rewrites: the step number in turn, or the reflective proposer."""
 
 
 class _Record(BaseModel):
@@ -213,7 +216,11 @@ class ParetoStep(_Record):
     parent: str
     other_parent: str | None = Field(None, description="A merge's second parent.")
     component: str | None = Field(
-        None, description="The mutated component, `function:field` (None: a merge)."
+        None, description="The mutated component, `function:field` (None: a merge, or not yet chosen)."
+    )
+    chosen_by: ComponentSelection | None = Field(
+        None,
+        description="Who chooses the component, recorded before it is chosen (None: a merge, an older run).",
     )
     minibatch: list[int] = Field(default_factory=list, description="Indices into the train set.")
     lessons: str | None = None
