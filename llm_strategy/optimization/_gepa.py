@@ -51,6 +51,8 @@ from .pareto import frontier, gate_passes, merge_choice, sample_parent
 __all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
 
 SEED = "c000"
+FAILURES_IN_A_ROW = 5
+"""A run stops when this many steps in a row brought no valid, new proposal (each costs an LLM call)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,11 @@ class ParetoSteps:
         best = self.best()[1]
         if self.o.target_score is not None and best is not None and best >= self.o.target_score:
             return f"target score {self.o.target_score} reached"
+        failed = [self.decided.get(number) for number in range(self.last, self.last - FAILURES_IN_A_ROW, -1)]
+        if all(decision is not None and decision.proposal_error is not None for decision in failed):
+            last = failed[0]
+            assert last is not None
+            return f"{FAILURES_IN_A_ROW} proposals in a row failed; the last: {last.proposal_error}"
         return None
 
     def _start(self) -> None:
