@@ -66,6 +66,8 @@ FRONTIER_COLUMNS = [
     "validation_mean",
     "led",
 ]
+FAILURES_IN_A_ROW = 5
+"""A run stops when this many steps in a row brought no valid, new proposal (each costs an LLM call)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,11 @@ class ParetoSteps:
         best = self.best()[1]
         if self.o.target_score is not None and best is not None and best >= self.o.target_score:
             return f"target score {self.o.target_score} reached"
+        failed = [self.decided.get(number) for number in range(self.last, self.last - FAILURES_IN_A_ROW, -1)]
+        if all(decision is not None and decision.proposal_error is not None for decision in failed):
+            last = failed[0]
+            assert last is not None
+            return f"{FAILURES_IN_A_ROW} proposals in a row failed; the last: {last.proposal_error}"
         return None
 
     def _start(self) -> None:

@@ -153,10 +153,20 @@ class MetaOptimizer:
             raise ValueError(
                 f"component_selection must be 'round_robin' or 'reflection', got {component_selection!r}"
             )
-        if component_selection != "round_robin" and selection == "original":
+        pareto_only = {
+            "train": train is not None,
+            "validation": validation is not None,
+            "test": test is not None,
+            "merge": merge,
+            "component_selection": component_selection != "round_robin",
+            "auto": auto is not None,
+            "dry_run": dry_run,
+        }
+        given = [name for name, set_ in pareto_only.items() if set_]
+        if selection == "original" and given:
             raise ValueError(
-                f"component_selection={component_selection!r} chooses the component a Pareto step rewrites; "
-                "the original loop has no such step: use it with selection='pareto' or 'best'"
+                f"{', '.join(given)}: Pareto settings; use them with selection='pareto' or 'best' (the "
+                "original loop runs on seed_parameters and has none of them)"
             )
         if minibatch_size < 1:
             raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
@@ -175,10 +185,6 @@ class MetaOptimizer:
         )
         self.dry_run = dry_run
         if auto is not None:
-            if selection == "original":
-                raise ValueError(
-                    "auto= sets a Pareto run's evaluations: use it with selection='pareto' or 'best'"
-                )
             if self.settings.budget.max_evaluations is not None:
                 raise ValueError(
                     f"auto={auto!r} and Budget(max_evaluations={self.settings.budget.max_evaluations}) "

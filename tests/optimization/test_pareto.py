@@ -262,6 +262,16 @@ def test_bad_pareto_settings_are_refused():
             evaluator=kind_score,
             selection="greedy",
         )
+    with pytest.raises(ValueError, match=r"^train, merge, auto: Pareto settings; use them with selection="):
+        MetaOptimizer(
+            follow,
+            KINDS,
+            optimizer_model=proposer_replying(["A"]),
+            task_model=None,
+            train=KINDS,
+            merge=True,
+            auto="light",
+        )
     with pytest.raises(ValueError, match=r"Budget\.max_evaluations"):
         Budget(max_evaluations=0)
 
@@ -280,6 +290,26 @@ def test_a_proposal_that_breaks_a_constraint_is_a_rejected_step_not_a_crash(tmp_
     step = json.loads((tmp_path / "run" / "pareto_steps" / "001.json").read_text())
     assert step["accepted"] is False and "less than or equal to 5" in step["proposal_error"]
     assert result.best_hyperparameters[shout].volume == 2
+
+
+def test_a_run_whose_proposals_keep_failing_stops_instead_of_asking_forever(tmp_path):
+    """Failed proposals spend no evaluation once the parent's minibatch runs exist: only a step limit
+    or this rule would end the run."""
+    proposer = proposer_replying([3, 9])  # one valid proposal, then only values above the limit
+    result = optimize_hyperparameters(
+        shout,
+        [{"topic": "bees"}],
+        optimizer_model=proposer,
+        task_model=None,
+        evaluator=lambda run: float(len(run.return_value)),
+        selection="pareto",
+        budget=Budget(max_evaluations=1_000),
+        **options(tmp_path),
+    )
+    assert result.steps == 6 and len(proposer.requests) == 6
+    assert result.stop_reason.startswith("5 proposals in a row failed; the last: ValidationError")
+    assert "less than or equal to 5" in result.stop_reason
+    assert result.best_hyperparameters[shout].volume == 3
 
 
 def test_merge_combines_two_frontier_siblings_component_by_component(tmp_path):
