@@ -38,11 +38,12 @@ from ._records import (
     TaskRunRecord,
     TextGradStep,
 )
-from ._session import Best, Outcome, RunResult, Session, StepFigures, Steps
+from ._session import FRUITLESS_STEPS, Best, Outcome, RunResult, Session, StepFigures, Steps
 from ._store import Collection, ResumeError, RunLockedError, RunStorageError, RunStore
 
 __all__ = [
     "DEFAULT_PRICES",
+    "FRUITLESS_STEPS",
     "SETTINGS",
     "Best",
     "Budget",
