@@ -23,6 +23,7 @@ from llm_hyperparameters._exporters.html import IndexEntry
 from ..errors import LLMCallError
 from ._candidates import changed_from_defaults, seed_candidate, with_user_secrets
 from ._engine import (
+    FRUITLESS_STEPS,
     SETTINGS,
     TASK_RUN_COLUMNS,
     Collection,
@@ -66,8 +67,6 @@ FRONTIER_COLUMNS = [
     "validation_mean",
     "led",
 ]
-FAILURES_IN_A_ROW = 5
-"""A run stops when this many steps in a row brought no valid, new proposal (each costs an LLM call)."""
 
 
 @dataclass(frozen=True)
@@ -171,11 +170,11 @@ class ParetoSteps:
         best = self.best()[1]
         if self.o.target_score is not None and best is not None and best >= self.o.target_score:
             return f"target score {self.o.target_score} reached"
-        failed = [self.decided.get(number) for number in range(self.last, self.last - FAILURES_IN_A_ROW, -1)]
+        failed = [self.decided.get(number) for number in range(self.last, self.last - FRUITLESS_STEPS, -1)]
         if all(decision is not None and decision.proposal_error is not None for decision in failed):
             last = failed[0]
             assert last is not None
-            return f"{FAILURES_IN_A_ROW} proposals in a row failed; the last: {last.proposal_error}"
+            return f"{FRUITLESS_STEPS} proposals in a row failed; the last: {last.proposal_error}"
         return None
 
     def _start(self) -> None:

@@ -27,6 +27,7 @@ from ._candidates import (
     without_secrets,
 )
 from ._engine import (
+    FRUITLESS_STEPS,
     SETTINGS,
     TASK_RUN_COLUMNS,
     Collection,
@@ -140,6 +141,9 @@ class OriginalSteps:
         probability = decision.probability if decision is not None else None
         if probability is not None and probability < self.o.stop_probability:
             return f"improvement probability {probability:.2f} < {self.o.stop_probability}"
+        recent = range(self.last, self.last - FRUITLESS_STEPS, -1)
+        if self.last >= FRUITLESS_STEPS and not any(self.by_step.get(number) for number in recent):
+            return f"{FRUITLESS_STEPS} steps in a row suggested only pairs already run"
         return None
 
     # -- task runs ----------------------------------------------------------------------------------

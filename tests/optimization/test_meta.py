@@ -333,3 +333,20 @@ def test_a_task_calling_different_functions_per_task_parameters_is_one_candidate
     assert result.best_hyperparameters[shout].volume == 3
     assert result.best_hyperparameters[whisper].volume == 3
     assert [record.return_value for record in result.history if record.step == 1] == ["BEES!!!", "ants..."]
+
+
+def test_a_run_whose_suggestions_are_all_already_run_stops_after_five_such_steps(tmp_path):
+    """Duplicates spend no evaluation: with an evaluation budget alone the run would never end."""
+    again = {**QUIET, "hyperparameter_suggestions": [{SHOUT: {"volume": 2}}]}  # the seeds' own values
+    optimizer = optimizer_replying([again])
+    result = optimize_hyperparameters(
+        shout,
+        [Topic(topic="bees")],
+        optimizer_model=optimizer,
+        task_model=None,
+        evaluator=volume_score,
+        budget=Budget(max_evaluations=100),
+        **options(tmp_path),
+    )
+    assert result.stop_reason == "5 steps in a row suggested only pairs already run"
+    assert result.steps == 5 and len(result.history) == 1

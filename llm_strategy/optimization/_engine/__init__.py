@@ -39,11 +39,12 @@ from ._records import (
     TextGradStep,
 )
 from ._reporting import TASK_RUN_COLUMNS, Table, index_row, task_run_row
-from ._session import Best, Outcome, RunResult, Session, StepFigures, Steps
+from ._session import FRUITLESS_STEPS, Best, Outcome, RunResult, Session, StepFigures, Steps
 from ._store import Collection, ResumeError, RunLockedError, RunStorageError, RunStore
 
 __all__ = [
     "DEFAULT_PRICES",
+    "FRUITLESS_STEPS",
     "SETTINGS",
     "TASK_RUN_COLUMNS",
     "Best",

@@ -28,9 +28,12 @@ from ._records import RunInfo, RunState, RunSummary, StepRow
 from ._reporting import Progress, Table, WandbReport, plot_png, summary_table
 from ._store import RunStore, default_directory
 
-__all__ = ["Best", "Outcome", "RunResult", "Session", "StepFigures", "Steps"]
+__all__ = ["FRUITLESS_STEPS", "Best", "Outcome", "RunResult", "Session", "StepFigures", "Steps"]
 
 R = TypeVar("R")
+
+FRUITLESS_STEPS = 5
+"""A loop stops after this many steps in a row that brought nothing new to run (each costs LLM calls)."""
 
 
 class Best(BaseModel):
