@@ -40,7 +40,9 @@ import random
 import re
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,11 +178,15 @@ class SimulatedOptimizer:
 
     def __init__(self, seed: int, validation: list[Instance]) -> None:
         self.seed, self.validation = seed, validation
+        self.asked: Counter[str] = Counter()  # a request asked again gets a fresh draw, as from an LLM
+        self.lock = threading.Lock()
 
     def __call__(self, messages: list[Any]) -> str:
         prompt, request = messages[0].text, json.loads(messages[-1].text)
         digest = hashlib.sha256(f"{self.seed}:{prompt}:{messages[-1].text}".encode()).hexdigest()
-        rng = random.Random(digest)
+        with self.lock:
+            self.asked[digest] += 1
+            rng = random.Random(f"{digest}:{self.asked[digest]}")
         name = prompt.split(":", 1)[0]
         handlers: dict[str, Callable[[dict[str, Any], random.Random], Any]] = {
             "ReflectiveProposer.propose_component_value": self.propose,
@@ -216,12 +222,17 @@ class SimulatedOptimizer:
             "task_infos"
         ]
         feedback = feedback_items([info["reflection"]["hyperparameter_suggestion"] for info in runs])
-        patches = []
-        for _ in range(2):
-            function = KINDS[rng.choice(feedback).split()[1][1]][1] if feedback else rng.randrange(2)
-            docstring = best[FUNCTIONS[function]]["docstring"]
-            tokens = acted_on(set(TOKEN.findall(docstring)), feedback, function, rng)
-            patches.append({FUNCTIONS[function]: {"docstring": written(docstring, tokens)}})
+        skipped = " ".join(request["skipped_suggestions"])
+        patches: list[dict[str, Any]] = []
+        while len(patches) < 2:
+            for _attempt in range(10):  # it reads the skipped suggestions and tries something else
+                function = KINDS[rng.choice(feedback).split()[1][1]][1] if feedback else rng.randrange(2)
+                docstring = best[FUNCTIONS[function]]["docstring"]
+                tokens = acted_on(set(TOKEN.findall(docstring)), feedback, function, rng)
+                patch = {FUNCTIONS[function]: {"docstring": written(docstring, tokens)}}
+                if json.dumps(patch) not in skipped and patch not in patches:
+                    break
+            patches.append(patch)
         chosen = rng.sample(self.validation, 4)
         return {
             "best_hyperparameters": {},

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,11 +36,19 @@ class Scripted:
 class OpenAIServer:
     """Serves `POST /v1/chat/completions` on 127.0.0.1; records every request body."""
 
-    def __init__(self, *, rejects_response_format: bool = False, keep_alive: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        rejects_response_format: bool = False,
+        keep_alive: bool = False,
+        respond: Callable[[dict[str, Any]], Scripted] | None = None,
+    ) -> None:
         """`rejects_response_format`: answer any `json_schema` response format with a 500, as
         llama-cpp-python's server does. `keep_alive`: HTTP/1.1 persistent connections, as real
-        servers keep (clients pool them)."""
+        servers keep (clients pool them). `respond`: answers a request body once the script is
+        empty (without it, an empty script answers 500)."""
         self.script: deque[Scripted] = deque()
+        self.respond = respond
         self.requests: list[dict[str, Any]] = []
         server = self
 
@@ -54,7 +63,7 @@ class OpenAIServer:
                 ):
                     step = Scripted(status=500, error=LLAMA_CPP_REJECTION)
                 else:
-                    step = server.script.popleft() if server.script else Scripted(status=500)
+                    step = server.script.popleft() if server.script else server.fallback(body)
                 time.sleep(step.delay)
                 if step.body is not None:
                     data, kind = step.body, "text/html"
@@ -93,6 +102,9 @@ class OpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def fallback(self, body: dict[str, Any]) -> Scripted:
+        return self.respond(body) if self.respond is not None else Scripted(status=500)
 
     @staticmethod
     def completion(request: dict[str, Any], step: Scripted) -> dict[str, Any]:
