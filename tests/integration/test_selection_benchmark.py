@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_strategy.testing._synthesis import synthesize
+from llm_strategy.testing import synthesize
 
 from .openai_server import OpenAIServer, Scripted
 
