@@ -279,8 +279,9 @@ def run(seed: int, selection: str, directory: Path) -> Outcome:
     )
     seconds = time.perf_counter() - started
     reached = None
+    last_validation = f"-v{len(validation) - 1:02d}"  # a Pareto candidate is held once fully validated
     for spent, record in enumerate(sorted(result.history, key=_order), start=1):
-        held = options["selection"] == "original" or "-v" in record.id
+        held = options["selection"] == "original" or record.id.endswith(last_validation)
         if held and validation_mean(record.hyperparameters, validation) >= TARGET:
             reached = spent
             break
@@ -295,7 +296,7 @@ def _order(record: Any) -> tuple[int, str]:
 def table(outcomes: dict[str, list[Outcome]]) -> list[str]:
     lines = [
         f"{'selection':<14}  {'reached target':>14}  {'evaluations to target':>21}  "
-        f"{'final validation':>16}  {'s/run':>5}"
+        f"{'final validation':>16}  {'spent':>5}  {'s/run':>5}"
     ]
     for selection, done in outcomes.items():
         reached = [outcome.reached for outcome in done if outcome.reached is not None]
@@ -303,6 +304,7 @@ def table(outcomes: dict[str, list[Outcome]]) -> list[str]:
         lines.append(
             f"{selection:<14}  {f'{len(reached)}/{len(done)}':>14}  {shown:>21}  "
             f"{mean(outcome.final for outcome in done):>16.3f}  "
+            f"{mean(outcome.evaluations for outcome in done):>5.0f}  "
             f"{mean(outcome.seconds for outcome in done):>5.1f}"
         )
     return lines

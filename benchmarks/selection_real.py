@@ -72,7 +72,7 @@ RULES: dict[str, tuple[Team, str, list[str]]] = {
         "account",
         "changing an e-mail address or password is account, not technical",
         [
-            "I need to change the e-mail address on my account.",
+            "I need to change the e-mail address on my {product} account.",
             "I cannot reset my password for {product}.",
         ],
     ),
@@ -86,16 +86,29 @@ def route_ticket(model: Any, message: str) -> Team:
     raise NotImplementedError
 
 
-def tickets(rng: random.Random, count: int) -> list[dict[str, str]]:
-    """`count` messages, the rules in turn, each from a random template, product and number."""
+def splits(rng: random.Random, *sizes: int) -> list[list[dict[str, str]]]:
+    """Ticket sets of the given sizes, the rules in turn, no message in two places (nothing leaks
+    from train or validation into the held-out test)."""
+    seen: set[str] = set()
     made = []
-    for index in range(count):
-        rule = list(RULES)[index % len(RULES)]
-        template = rng.choice(RULES[rule][2])
-        message = template.format(product=rng.choice(PRODUCTS), n=rng.randrange(1000, 9999))
-        made.append({"message": message, "rule": rule})
-    rng.shuffle(made)
+    for size in sizes:
+        tickets = [{"message": _new_message(rng, rule, seen), "rule": rule} for rule in _rules(size)]
+        rng.shuffle(tickets)
+        made.append(tickets)
     return made
+
+
+def _rules(count: int) -> list[str]:
+    return [list(RULES)[index % len(RULES)] for index in range(count)]
+
+
+def _new_message(rng: random.Random, rule: str, seen: set[str]) -> str:
+    """A message for the rule from a random template, product and number, not drawn before."""
+    while True:
+        message = rng.choice(RULES[rule][2]).format(product=rng.choice(PRODUCTS), n=rng.randrange(1000, 9999))
+        if message not in seen:
+            seen.add(message)
+            return message
 
 
 Rule = Literal["invoice", "cancel", "refund", "damaged", "crash", "email"]
@@ -131,8 +144,7 @@ def main(model_name: str) -> None:
     budget = int(os.environ.get("SELECTION_BUDGET", "100"))
     task_model = resolve_model(model_name)
     optimizer_model = resolve_model(os.environ.get("OPTIMIZER_MODEL") or model_name)
-    rng = random.Random(0)
-    train, validation, test = tickets(rng, 12), tickets(rng, 12), tickets(rng, 24)
+    train, validation, test = splits(random.Random(0), 12, 12, 24)
     print(
         f"Selections on a real task ({model_name}): routing generated tickets by house rules; "
         f"{budget} evaluations each,\ntrain 12, validation 12, held-out test 24 scored once per selection"

@@ -23,6 +23,7 @@ __all__ = [
     "changed_from_defaults",
     "diff",
     "merge",
+    "optimized_entries",
     "patch_model",
     "seed_candidate",
     "with_user_secrets",
@@ -128,6 +129,21 @@ def seed_candidate(
     for run in seed_runs:
         values |= {name: entry for name, entry in run.hyperparameters.items() if name not in values}
     return values
+
+
+def optimized_entries(
+    task_name: str, optimize: Sequence[str] | None, seed_runs: Sequence[Any], settings: str
+) -> list[str]:
+    """The tracked functions to optimize: `optimize`, or every one the seed runs used but the
+    library's `settings`; none is a clear error."""
+    used = {name for run in seed_runs for name in run.hyperparameters}
+    names = list(optimize) if optimize else sorted(used - {settings})
+    if not names:
+        raise ValueError(
+            f"{task_name} made no tracked call, so it has no hyperparameters to optimize: decorate it "
+            "(or what it calls) with @llm_function or @track_hyperparameters"
+        )
+    return names
 
 
 def without_secrets(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

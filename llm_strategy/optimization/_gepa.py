@@ -21,7 +21,7 @@ from llm_hyperparameters import is_secret_name, lookup
 from llm_hyperparameters._exporters.html import IndexEntry
 
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, seed_candidate, with_user_secrets
+from ._candidates import changed_from_defaults, optimized_entries, seed_candidate, with_user_secrets
 from ._engine import (
     FRUITLESS_STEPS,
     SETTINGS,
@@ -181,19 +181,17 @@ class ParetoSteps:
         """The seed candidate and the components to mutate, from what the seed runs used."""
         seeds = [record for key, record in sorted(self.records.items()) if key.startswith(f"{SEED}-v")]
         self.candidates[SEED] = seed_candidate(self.o.initial, seeds)
-        used = {name for record in seeds for name in record.hyperparameters}
-        names = self.o.optimize or sorted(used - {SETTINGS})
         components = [
             (name, field)
-            for name in names
+            for name in optimized_entries(self.o.name, self.o.optimize, seeds, SETTINGS)
             if not is_secret_name(name)
             for field in sorted(lookup(name).model.model_fields)
             if not is_secret_name(field)
         ]
         if not components:
             raise ValueError(
-                f"{self.o.name} made no tracked call, so it has no hyperparameters to optimize: decorate it "
-                "(or what it calls) with @llm_function or @track_hyperparameters"
+                f"{self.o.name} tracks only secret-named values, which are never optimized: track the "
+                "values to optimize under names that do not look like secrets"
             )
         self.components = components
 
@@ -412,7 +410,6 @@ class ParetoSteps:
             )
             store.write(key, record)
             self.records[key] = record
-            self.session.usage.evaluations += 1
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
 
         self.session.submit(jobs, done)
@@ -431,19 +428,20 @@ class ParetoSteps:
 
     def best(self) -> tuple[dict[str, Any], float | None]:
         """The candidate with the best validation mean (failures count 0), and that mean."""
-        scores = self.validation_scores()
-        if not scores:
-            return dict(self.o.initial), None
-        means = {name: sum(score or 0.0 for score in row) / max(len(row), 1) for name, row in scores.items()}
-        name = max(means, key=lambda key: (means[key], -int(key[1:])))
-        return self.candidates[name], means[name]
+        name, mean = self._best()
+        return (dict(self.o.initial), None) if name is None else (self.candidates[name], mean)
 
     def best_id(self) -> str | None:
+        """The best candidate's name (ties: the earlier one)."""
+        return self._best()[0]
+
+    def _best(self) -> tuple[str | None, float | None]:
         scores = self.validation_scores()
         if not scores:
-            return None
-        best = self.best()[0]
-        return next(name for name in scores if self.candidates[name] == best)
+            return None, None
+        means = {name: sum(score or 0.0 for score in row) / max(len(row), 1) for name, row in scores.items()}
+        name = max(means, key=lambda key: (means[key], -int(key[1:])))
+        return name, means[name]
 
     def frontier_entries(self) -> list[FrontierEntry]:
         """Every candidate with its lineage and scores; `led` is empty for candidates off the frontier."""

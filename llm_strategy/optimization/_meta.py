@@ -84,7 +84,8 @@ class MetaOptimizer:
 
     `options` are the run options every optimizer accepts (`RunOptions`: budget, concurrency,
     executor, run_directory, resume, wandb, wandb_run, project, progress, prices).
-    `max_steps` is the budget's step limit (default 5 when the budget limits nothing else).
+    `max_steps` is the budget's step limit (default 5 unless the budget limits evaluations, LLM
+    calls or time).
 
     Example:
         ```python
@@ -161,6 +162,9 @@ class MetaOptimizer:
             "component_selection": component_selection != "round_robin",
             "auto": auto is not None,
             "dry_run": dry_run,
+            "minibatch_size": minibatch_size != 3,
+            "reflection_tokens": reflection_tokens != 1_500,
+            "seed": seed != 0,
         }
         given = [name for name, set_ in pareto_only.items() if set_]
         if selection == "original" and given:

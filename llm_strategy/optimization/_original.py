@@ -21,6 +21,7 @@ from ._candidates import (
     changed_from_defaults,
     diff,
     merge,
+    optimized_entries,
     patch_model,
     seed_candidate,
     with_user_secrets,
@@ -143,7 +144,7 @@ class OriginalSteps:
             return f"improvement probability {probability:.2f} < {self.o.stop_probability}"
         recent = range(self.last, self.last - FRUITLESS_STEPS, -1)
         if self.last >= FRUITLESS_STEPS and not any(self.by_step.get(number) for number in recent):
-            return f"{FRUITLESS_STEPS} steps in a row suggested only pairs already run"
+            return f"{FRUITLESS_STEPS} steps in a row suggested nothing new to run"
         return None
 
     # -- task runs ----------------------------------------------------------------------------------
@@ -184,7 +185,6 @@ class OriginalSteps:
             )
             self.runs.write(run_id, record)
             self._add(record)
-            self.session.usage.evaluations += 1
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
             if reflecting is not None:  # reflect on it while the other task runs go on
                 started.append(reflecting.submit(contextvars.copy_context().run, self._reflection, record))
@@ -258,13 +258,7 @@ class OriginalSteps:
     def _choose_entries(self) -> None:
         seeds = [self.records[run_id] for run_id in self._of_step(0)]
         self.start = seed_candidate(self.o.initial, seeds)
-        used = {name for record in seeds for name in record.hyperparameters}
-        names = self.o.optimize or sorted(used - {SETTINGS})
-        if not names:
-            raise ValueError(
-                f"{self.o.name} made no tracked call, so it has no hyperparameters to optimize: decorate it "
-                "(or what it calls) with @llm_function or @track_hyperparameters"
-            )
+        names = optimized_entries(self.o.name, self.o.optimize, seeds, SETTINGS)
         self.entries = names
         self.tracker = BestTracker(names)
 

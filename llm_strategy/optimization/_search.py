@@ -80,7 +80,7 @@ def search(
     identity: Mapping[str, JsonValue] | None = None,
     options: Mapping[str, Any],
 ) -> SearchResult[X]:
-    """Score `x0`, then propose and score candidates until a stop rule or the budget (default 10 steps)."""
+    """Score `x0`, then propose and score candidates until a stop rule or the budget ends it."""
     settings = Settings.of(options, max_steps=max_steps, default_steps=10)
     if candidates_per_step < 1:
         raise ValueError(f"candidates_per_step must be at least 1, got {candidates_per_step}")
@@ -137,6 +137,7 @@ class _SearchSteps(Generic[X]):
     def load(self, session: Session) -> None:
         for record in self.evaluated.all():
             self.records[record.id] = record
+        session.usage.evaluations = len(self.records)
         self.decided = {decision.step: decision for decision in self.decisions.all()}
         for number in sorted(row.step for row in session.rows):
             self._settle(number)

@@ -89,8 +89,9 @@ def run(
 
     Returns the best score, the score history and the best x, unpacked as llm_optimize's
     `best_score, scores, best_x = run(...)` or read as `result.best_score`, `result.scores`,
-    `result.best_x`, with a run directory you can resume. `max_steps` (default 10) is the
-    budget's step limit; `options` are the run options every optimizer accepts (`RunOptions`:
+    `result.best_x`, with a run directory you can resume. `max_steps` is the budget's step limit
+    (default 10 unless the budget limits evaluations, LLM calls or time); `options` are the run
+    options every optimizer accepts (`RunOptions`:
     `budget`, `concurrency`, `executor`, `run_directory`, `resume`, `wandb`, `wandb_run`,
     `project`, `progress`, `prices`). When `x0` already meets `stop_score`, the model is not asked.
 

@@ -82,9 +82,9 @@ def run(
 ) -> SearchResult[Any]:
     """Optimize solutions of `solution_type` for `f(x) -> (score, feedback)` with OPRO's meta-prompt.
 
-    `max_steps` (default 10) is the budget's step limit; `options` are the run options every
-    optimizer accepts (`RunOptions`, see `blackbox.run`); proposals and evaluations run 8 at once
-    unless `concurrency` says otherwise.
+    `max_steps` is the budget's step limit (default 10 unless the budget limits evaluations, LLM
+    calls or time); `options` are the run options every optimizer accepts (`RunOptions`, see
+    `blackbox.run`); proposals and evaluations run 8 at once unless `concurrency` says otherwise.
 
     Example:
         ```python

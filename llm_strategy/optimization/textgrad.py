@@ -306,9 +306,9 @@ def run(
 
     `forward(step)` builds the graph for a step (a minibatch, say) and returns its loss.
     `evaluate()` (higher is better) scores the current parameters, on the run's executor; without
-    it the last values count as the best. `max_steps` is the budget's step limit (default 5 when
-    the budget limits nothing else); `options` are the run options every optimizer accepts
-    (`RunOptions`). Every step is recorded; `resume=True` restores the parameters' values.
+    it the last values count as the best. `max_steps` is the budget's step limit (default 5
+    unless the budget limits evaluations, LLM calls or time); `options` are the run options every
+    optimizer accepts (`RunOptions`). Every step is recorded; `resume=True` restores the values.
     """
     settings = Settings.of(options, max_steps=max_steps, default_steps=5)
     roles = [variable.role for variable in parameters]
@@ -344,6 +344,8 @@ class _TextGradSteps:
 
     def load(self, session: Session) -> None:
         self.records = self.steps.all()
+        if self.evaluate is not None:  # each step that did not fail called evaluate() once
+            session.usage.evaluations = sum(1 for record in self.records if record.error is None)
         self._restore()
 
     def _restore(self) -> None:

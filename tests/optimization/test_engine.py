@@ -28,9 +28,12 @@ def test_budget_has_no_step_limit_unless_set_and_max_steps_maps_onto_it():
     assert Budget().max_steps is None
     assert Budget().with_steps(8, 10).max_steps == 8 and Budget().with_steps(None, 10).max_steps == 10
     assert Budget(max_steps=3).with_steps(None, 10).max_steps == 3
-    # the default step limit only bounds an otherwise unlimited run
+    # limits every run advances replace the default step limit; tokens and cost may never advance
     assert Budget(max_evaluations=300).with_steps(None, 10).max_steps is None
-    assert Budget(max_cost=2.0).with_steps(None, 10).max_steps is None
+    assert Budget(max_llm_calls=50).with_steps(None, 10).max_steps is None
+    assert Budget(max_seconds=60).with_steps(None, 10).max_steps is None
+    assert Budget(max_cost=2.0).with_steps(None, 10).max_steps == 10
+    assert Budget(max_tokens=9_000).with_steps(None, 10).max_steps == 10
     assert Budget(max_evaluations=300).with_steps(4, 10).max_steps == 4
     with pytest.raises(ValueError, match=r"max_steps=8 and Budget\(max_steps=5\) disagree"):
         Budget(max_steps=5).with_steps(8, 10)
@@ -243,3 +246,30 @@ def test_a_user_thread_pool_is_used_as_given(tmp_path):
             **options(tmp_path),
         )
     assert result.best_x == "abc" and result.history[0].worker.endswith(f":{os.getpid()}")
+
+
+def test_an_evaluation_budget_alone_ends_a_search_whose_proposals_never_repeat(tmp_path):
+    """Every f(x) is one evaluation; without a step limit only the budget ends this run."""
+    proposals = iter(range(3, 1_000))
+
+    def reply(messages):
+        solution = "a" * next(proposals)
+        return json.dumps({"return_value": [{"reasoning": "longer", "solution": solution}]})
+
+    calls = []
+
+    def counted_length(x):
+        calls.append(x)
+        return length(x)
+
+    result = blackbox.run(
+        "Grow",
+        "Longer.",
+        counted_length,
+        "ab",
+        model=ScriptedChatModel(replies=reply),
+        budget=Budget(max_evaluations=5),
+        **options(tmp_path),
+    )
+    assert result.stop_reason == "budget spent: evaluations" and len(calls) == 5
+    assert result.usage.evaluations == 5 and result.steps == 4

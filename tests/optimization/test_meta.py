@@ -348,5 +348,5 @@ def test_a_run_whose_suggestions_are_all_already_run_stops_after_five_such_steps
         budget=Budget(max_evaluations=100),
         **options(tmp_path),
     )
-    assert result.stop_reason == "5 steps in a row suggested only pairs already run"
+    assert result.stop_reason == "5 steps in a row suggested nothing new to run"
     assert result.steps == 5 and len(result.history) == 1

@@ -157,7 +157,10 @@ def test_a_full_disk_is_a_clear_error_and_the_resume_completes_the_run(tmp_path,
         preexec_fn=small_files,
     )
     assert stopped.returncode != 0 and "RunStorageError: cannot write" in stopped.stderr
-    assert "resume the run (resume=True) once files of this size can be written" in stopped.stderr
+    assert (
+        "resume the run (resume=True) once the file-size limit (ulimit -f) or the file system allows"
+        in stopped.stderr
+    )
     assert not list((tmp_path / "run").rglob("*.tmp"))
     kept = finished_files(tmp_path / "run")
     assert kept  # what finished before the failure is on disk
@@ -232,3 +235,32 @@ def test_a_read_only_directory_from_the_start_is_refused_before_any_llm_request(
         assert refused.returncode != 0 and message in refused.stderr
         assert not requests.exists()
         assert not list(locked.iterdir())
+
+
+@needs_bwrap
+def test_a_really_full_disk_is_a_clear_error_naming_free_space(tmp_path):
+    """The run directory on a 24 KB tmpfs: the kernel's own ENOSPC, not a simulated limit."""
+    assert BWRAP is not None
+    mount = tmp_path / "small"
+    mount.mkdir()
+    stopped = subprocess.run(
+        [
+            BWRAP,
+            "--dev-bind",
+            "/",
+            "/",
+            "--size",
+            str(24 * 1024),
+            "--tmpfs",
+            str(mount),
+            sys.executable,
+            str(SCRIPT),
+            str(mount / "run"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode != 0
+    assert f"RunStorageError: cannot write {mount}/run/" in stopped.stderr
+    assert ": No space left on device. Everything finished before is kept in" in stopped.stderr
+    assert "resume the run (resume=True) once the disk has free space" in stopped.stderr

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from llm_strategy.optimization import Budget
 from llm_strategy.optimization import textgrad as tg
 from llm_strategy.testing import ScriptedChatModel
 
@@ -99,3 +100,26 @@ def test_the_loop_records_each_step_keeps_the_best_and_resumes(tmp_path):
     assert (
         len(again.history) == 3 and prompt.value == "Answer. Be brief. Be brief."
     )  # restored, nothing redone
+
+
+def test_an_evaluation_budget_alone_ends_the_run(tmp_path):
+    """Each evaluate() is one evaluation: Budget(max_evaluations=3) replaces the default step limit."""
+    model, _ = scripted_textgrad()
+    prompt = tg.Variable("Answer.", role="system prompt", requires_grad=True)
+
+    def forward(step):
+        return tg.text_loss(model, "Brief?", tg.llm_call(model, prompt, tg.Variable("q", role="question")))
+
+    calls = []
+    result = tg.run(
+        [prompt],
+        forward,
+        model=model,
+        evaluate=lambda: calls.append(1) or -len(prompt.value),
+        budget=Budget(max_evaluations=3),
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=False,
+    )
+    assert result.stop_reason == "budget spent: evaluations" and len(calls) == 3 and result.steps == 2
+    assert result.usage.evaluations == 3

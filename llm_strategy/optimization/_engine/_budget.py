@@ -31,15 +31,18 @@ class Budget:
     """Limits of an optimization run; None means no limit. Every limit must be positive.
 
     `Budget()` limits nothing: an optimizer's own `max_steps=` sets the step limit when the
-    budget has none, and its default step limit applies only to a budget that limits nothing
-    else (`Budget(max_evaluations=300)` runs until 300 evaluations, however many steps that takes).
+    budget has none. Its default step limit is dropped when the budget limits evaluations, LLM
+    calls or wall time, which every run advances (`Budget(max_evaluations=300)` runs until 300
+    evaluations, however many steps that takes); tokens and cost do not lift it, since a model
+    may report no usage or have no price.
 
     Example:
         ```python
         Budget(max_steps=5, max_tokens=200_000, max_cost=2.0, max_seconds=600, max_evaluations=300)
         ```
 
-    `max_evaluations` counts metric calls: task runs scored by the evaluator (the meta-optimizer's).
+    `max_evaluations` counts metric calls: the meta-optimizer's task runs, the black-box and
+    OPRO candidates' `f(x)`, TextGrad's `evaluate()`.
     """
 
     max_steps: int | None = None
@@ -63,17 +66,18 @@ class Budget:
                 raise ValueError(f"Budget.{name} must be positive or None (no limit), got {value!r}")
 
     def with_steps(self, max_steps: int | None, default: int | None) -> Budget:
-        """This budget with an optimizer's `max_steps=` (or, when nothing else is limited, its default).
-
-        A step limit set in both places must agree.
+        """This budget with an optimizer's `max_steps=`, or its default unless a limit every run
+        advances (evaluations, LLM calls, wall time) bounds it. A step limit set twice must agree.
         """
         if max_steps is not None and self.max_steps is not None and max_steps != self.max_steps:
             raise ValueError(
                 f"max_steps={max_steps} and Budget(max_steps={self.max_steps}) disagree: set the step limit "
                 "in one place"
             )
-        unlimited = self == Budget()
-        steps = self.max_steps or max_steps or (default if unlimited else None)
+        bounded = any(
+            limit is not None for limit in (self.max_evaluations, self.max_llm_calls, self.max_seconds)
+        )
+        steps = self.max_steps or max_steps or (None if bounded else default)
         return dataclasses.replace(self, max_steps=steps)
 
     def exhausted(self, usage: Usage, steps: int) -> str | None:

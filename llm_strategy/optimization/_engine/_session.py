@@ -176,9 +176,17 @@ class Session:
     # -- what optimizers use during a step -------------------------------------------------------------
 
     def submit(self, jobs: Sequence[Job], done: Callable[[Job, JobResult], None]) -> None:
-        """Run jobs on the run's executor; `done(job, result)` is called as each finishes (in this thread)."""
+        """Run jobs on the run's executor; `done(job, result)` is called as each finishes (in this thread).
+
+        Every job is one evaluation (a metric call) for `Budget.max_evaluations`.
+        """
         self.progress.expect(len(jobs))
-        self.jobs.run(jobs, self._trace, done)
+
+        def counted(job: Job, result: JobResult) -> None:
+            self.usage.evaluations += 1
+            done(job, result)
+
+        self.jobs.run(jobs, self._trace, counted)
 
     @contextmanager
     def phase(

@@ -58,7 +58,7 @@ def default_directory(kind: str, task: str) -> Path:
 _REMEDIES = {
     errno.ENOSPC: "the disk has free space",
     errno.EDQUOT: "the disk quota has room",
-    errno.EFBIG: "files of this size can be written",
+    errno.EFBIG: "the file-size limit (ulimit -f) or the file system allows files this large",
     errno.EROFS: "the run directory is writable",
     errno.EACCES: "the run directory is writable",
     errno.EPERM: "the run directory is writable",
