@@ -27,7 +27,7 @@ deterministic.
 Every selection gets the same evaluation budget (`Budget(max_evaluations=...)`, task runs scored).
 A candidate's true validation mean is computed from its values (the task is deterministic), so each
 selection is judged the same way: evaluations spent until it holds a candidate that reaches the
-target (Pareto and best: a candidate scored on the validation set; original: any candidate it ran),
+target (Pareto and best: a candidate scored on the whole validation set; original: any candidate it ran),
 and the true validation mean of the best hyperparameters it returns.
 """
 
