@@ -11,6 +11,7 @@ values the user set stay in force (`with_user_secrets`).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -50,13 +51,19 @@ class _Patch(BaseModel):
 def patch_model(names: Sequence[str]) -> type[BaseModel]:
     """A model with an optional patch per tracked function (keyed by stable name), every value optional.
 
-    Secret-named values have no field: the optimizer can neither see nor set them.
+    Secret-named values have no field: the optimizer can neither see nor set them. The same
+    definitions give the same class in a process, so the prompts built from it are built once.
     """
+    entries = tuple((name, lookup(name).model, lookup(name).description) for name in names)
+    return _patch_model(entries)
+
+
+@functools.lru_cache(maxsize=64)
+def _patch_model(entries: tuple[tuple[str, type[BaseModel], str | None], ...]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
-    for name in names:
-        entry = lookup(name)
+    for name, model, description in entries:
         entry_fields: dict[str, Any] = {}
-        for field_name, info in entry.model.model_fields.items():
+        for field_name, info in model.model_fields.items():
             if is_secret_name(field_name):
                 continue
             optional = copy.copy(info)
@@ -64,16 +71,16 @@ def patch_model(names: Sequence[str]) -> type[BaseModel]:
             annotation: Any = info.annotation
             entry_fields[field_name] = (annotation | None, optional)
         validators: dict[str, Any] = {
-            "_valid_for_the_function": model_validator(mode="after")(_checked_against(entry.model))
+            "_valid_for_the_function": model_validator(mode="after")(_checked_against(model))
         }
         patch = create_model(
-            f"{entry.model.__name__}_patch",
+            f"{model.__name__}_patch",
             __base__=_Patch,
-            __doc__=entry.description,
+            __doc__=description,
             __validators__=validators,
             **entry_fields,
         )
-        fields[_identifier(name)] = (patch | None, Field(None, alias=name, description=entry.description))
+        fields[_identifier(name)] = (patch | None, Field(None, alias=name, description=description))
     return create_model("Hyperparameters", __base__=_Patch, __doc__=_PATCH_DOC, **fields)
 
 

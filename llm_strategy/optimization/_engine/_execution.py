@@ -76,7 +76,7 @@ class Task:
             raise ValueError(
                 "seed_parameters is empty: give at least one set of task parameters to start from"
             )
-        task = cls.for_function(function, type(seed[0]) if isinstance(seed[0], BaseModel) else None)
+        task = _task_of(function, type(seed[0]) if isinstance(seed[0], BaseModel) else None)
         for item in seed:
             task.parameters_type.model_validate(item)
         return task
@@ -111,7 +111,7 @@ class Task:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_arrived, (self.function, self.parameters_type if self.given_type else None))
+        return (_task_of, (self.function, self.parameters_type if self.given_type else None))
 
     def call(self, model: Any, parameters: BaseModel) -> Any:
         """Run the task once; a coroutine function runs on the process's event loop."""
@@ -127,8 +127,9 @@ class Task:
 
 
 @functools.lru_cache(maxsize=32)
-def _arrived(function: Callable[..., Any], parameters_type: type[BaseModel] | None) -> Task:
-    """A task rebuilt in a worker, once per process (it depends only on the definitions)."""
+def _task_of(function: Callable[..., Any], parameters_type: type[BaseModel] | None) -> Task:
+    """The task of a definition, built once per process (also when it arrives in a worker): the same
+    parameters' model each time, so the prompts built from it are built once."""
     return Task.for_function(function, parameters_type)
 
 
