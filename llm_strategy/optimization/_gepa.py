@@ -126,6 +126,8 @@ class ParetoSteps:
         self.test_runs: Collection[TaskRunRecord] = session.store.collection("test_runs", TaskRunRecord)
         self.decisions: Collection[ParetoStep] = session.store.collection("pareto_steps", ParetoStep)
         self.records: dict[str, TaskRunRecord] = {}
+        self.validated: dict[str, list[float | None]] = {}  # candidates whose every validation run is in
+        self.leader: tuple[str, float] | None = None  # the best validation mean, kept as runs arrive
         self.decided: dict[int, ParetoStep] = {}
         self.candidates: dict[str, dict[str, Any]] = {}
         self.components: list[tuple[str, str]] = []
@@ -137,7 +139,7 @@ class ParetoSteps:
 
     def load(self, session: Session) -> None:
         for record in [*self.runs.all(), *self.test_runs.all()]:
-            self.records[record.id] = record
+            self._add(record)
         session.usage.evaluations = len(self.records)
         self.decided = {decision.step: decision for decision in self.decisions.all()}
         if f"{SEED}-v00" in self.records:
@@ -409,7 +411,7 @@ class ParetoSteps:
                 worker=result.worker,
             )
             store.write(key, record)
-            self.records[key] = record
+            self._add(record)
             self.session.progress.advance(step, self.best()[1], self.session.usage.total_tokens)
 
         self.session.submit(jobs, done)
@@ -417,31 +419,38 @@ class ParetoSteps:
 
     # -- scores, the best, figures and the end --------------------------------------------------------
 
+    def _add(self, record: TaskRunRecord) -> None:
+        """Keep a task run; the candidate's last validation run makes it validated, maybe the leader."""
+        self.records[record.id] = record
+        name, _, key = record.id.partition("-")
+        if not key.startswith("v"):
+            return
+        keys = [f"{name}-v{index:02d}" for index in range(len(self.data.validation))]
+        if name in self.validated or not all(key in self.records for key in keys):
+            return
+        row = [self.records[key].score for key in keys]
+        self.validated[name] = row
+        mean = sum(score or 0.0 for score in row) / max(len(row), 1)
+        if self.leader is None or (mean, -int(name[1:])) > (self.leader[1], -int(self.leader[0][1:])):
+            self.leader = (name, mean)  # ties keep the earlier candidate
+
     def validation_scores(self) -> dict[str, list[float | None]]:
         """Per candidate with every validation run recorded, its score on each validation instance."""
-        scores = {}
-        for name in self.candidates:
-            keys = [f"{name}-v{index:02d}" for index in range(len(self.data.validation))]
-            if all(key in self.records for key in keys):
-                scores[name] = [self.records[key].score for key in keys]
-        return scores
+        return dict(sorted(self.validated.items(), key=lambda item: int(item[0][1:])))
 
     def best(self) -> tuple[dict[str, Any], float | None]:
         """The candidate with the best validation mean (failures count 0), and that mean."""
         name, mean = self._best()
-        return (dict(self.o.initial), None) if name is None else (self.candidates[name], mean)
+        if name is None:
+            return dict(self.o.initial), None
+        return self.candidates.get(name, self.o.initial), mean  # the seed's values are complete after step 0
 
     def best_id(self) -> str | None:
         """The best candidate's name (ties: the earlier one)."""
         return self._best()[0]
 
     def _best(self) -> tuple[str | None, float | None]:
-        scores = self.validation_scores()
-        if not scores:
-            return None, None
-        means = {name: sum(score or 0.0 for score in row) / max(len(row), 1) for name, row in scores.items()}
-        name = max(means, key=lambda key: (means[key], -int(key[1:])))
-        return name, means[name]
+        return self.leader or (None, None)
 
     def frontier_entries(self) -> list[FrontierEntry]:
         """Every candidate with its lineage and scores; `led` is empty for candidates off the frontier."""
