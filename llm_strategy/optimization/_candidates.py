@@ -145,6 +145,12 @@ def optimized_entries(
     library's `settings`; none is a clear error."""
     used = {name for run in seed_runs for name in run.hyperparameters}
     names = list(optimize) if optimize else sorted(used - {settings})
+    failures = [run.failure for run in seed_runs if run.failure is not None]
+    if not names and failures and len(failures) == len(seed_runs):
+        raise ValueError(
+            f"every seed run of {task_name} failed before a tracked call, so nothing shows what to "
+            f"optimize; the first failure: {failures[0]}"
+        )
     if not names:
         raise ValueError(
             f"{task_name} made no tracked call, so it has no hyperparameters to optimize: decorate it "

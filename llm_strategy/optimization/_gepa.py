@@ -37,7 +37,6 @@ from ._engine import (
     Table,
     TaskOutcome,
     TaskRunRecord,
-    WorkerFailure,
     ask,
     index_row,
     parametrized,
@@ -169,6 +168,12 @@ class ParetoSteps:
             self._run(number, child, decision.hyperparameters, "v", range(len(self.data.validation)))
 
     def stop_reason(self) -> str | None:
+        if self.last == 0 and not frontier(self.validation_scores()):
+            failures = [record.failure for record in self._of_step(0) if record.failure is not None]
+            first = failures[0] if failures else "no validation run was recorded"
+            return (
+                f"no validation run of the start was scored, so no parent can be chosen; the first: {first}"
+            )
         best = self.best()[1]
         if self.o.target_score is not None and best is not None and best >= self.o.target_score:
             return f"target score {self.o.target_score} reached"
@@ -358,7 +363,8 @@ class ParetoSteps:
         return change_type(options)
 
     def _examples(self, runs: Sequence[TaskRunRecord]) -> list[MinibatchExample]:
-        """The minibatch's task runs for the proposer, their LLM requests cut to the character budget."""
+        """The minibatch's task runs for the proposer: each run's share of the character budget for its
+        LLM requests, and a quarter of it each for its output, exception and feedback."""
         budget = self.data.reflection_chars // max(len(runs), 1)
         examples = []
         for record in runs:
@@ -367,10 +373,10 @@ class ParetoSteps:
                 MinibatchExample(
                     task_parameters=record.task_parameters,
                     llm_requests=requests,
-                    return_value=record.return_value,
-                    exception=record.exception,
+                    return_value=_clipped(record.return_value, budget // 4),
+                    exception=_clipped(record.exception, budget // 4),
                     score=record.score,
-                    feedback=record.evaluation,
+                    feedback=_clipped(record.evaluation, budget // 4),
                 )
             )
         return examples
@@ -400,9 +406,7 @@ class ParetoSteps:
 
         def done(job: Job, result: JobResult) -> None:
             key = job.arguments[0]
-            outcome = result.outcome
-            if isinstance(outcome, WorkerFailure):
-                outcome = TaskOutcome(job.arguments[5], None, outcome.message, [], 0.0, None, None)
+            outcome = TaskOutcome.of(result, job.arguments[5])
             record = outcome.record(
                 run_id=key,
                 step=step,
@@ -660,6 +664,16 @@ def _fair_cut(values: list[JsonValue], budget: int) -> list[JsonValue]:
         value if room[index] == len(texts[index]) else texts[index][: room[index]] + "…"
         for index, value in enumerate(values)
     ]
+
+
+def _clipped(value: Any, budget: int) -> Any:
+    """`value`, or when its JSON is longer than `budget` characters, that JSON cut, as text."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) <= budget:
+        return value
+    return text[: max(budget, 1)] + "…"
 
 
 def _truncated(requests: list[dict[str, JsonValue]], budget: int) -> list[dict[str, JsonValue]]:

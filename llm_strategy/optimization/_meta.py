@@ -20,6 +20,7 @@ from llm_hyperparameters import Hyperparameters, lookup
 from llm_hyperparameters._tracking import stable_name
 
 from .._models import resolve_model
+from ._candidates import with_user_secrets
 from ._engine import (
     ComponentSelection,
     RunOptions,
@@ -174,6 +175,13 @@ class MetaOptimizer:
             )
         if minibatch_size < 1:
             raise ValueError(f"minibatch_size must be at least 1, got {minibatch_size}")
+        if reflection_tokens < 1:
+            raise ValueError(f"reflection_tokens must be at least 1, got {reflection_tokens}")
+        for split, items in (("train", train), ("validation", validation)):
+            if items is not None and len(items) == 0:
+                raise ValueError(
+                    f"{split} is empty: give at least one set of task parameters, or leave it out"
+                )
         self.selection = selection
         validation_set = self._typed(validation if validation is not None else seed_parameters)
         self.data = ParetoData(
@@ -215,6 +223,11 @@ class MetaOptimizer:
             prices=self.settings.prices,
         )
 
+    def _usable(self, values: dict[str, Any]) -> Hyperparameters:
+        """The best values to enter: secret-named ones as the user set them, else their defaults
+        (a resumed run reads them from disk as "[REDACTED]")."""
+        return Hyperparameters(with_user_secrets(values, self.initial))
+
     def _typed(self, items: Sequence[Any]) -> list[dict[str, Any]]:
         return [self.task.parameters_type.model_validate(item).model_dump(mode="json") for item in items]
 
@@ -231,7 +244,7 @@ class MetaOptimizer:
             session = Session("meta", self.name, identity, settings, inputs=(self.seeds, self.initial))
             steps = OriginalSteps(self, session)
             shared = session.run(steps, {**config, "stop_probability": self.stop_probability})
-            return OptimizationResult(**vars(shared), best_hyperparameters=Hyperparameters(steps.best()[0]))
+            return OptimizationResult(**vars(shared), best_hyperparameters=self._usable(steps.best()[0]))
         estimate = self.plan()
         if settings.progress or self.dry_run:
             print(estimate.text, file=sys.stderr)
@@ -260,7 +273,7 @@ class MetaOptimizer:
         shared = session.run(pareto, config)
         result = OptimizationResult(
             **vars(shared),
-            best_hyperparameters=Hyperparameters(pareto.best()[0]),
+            best_hyperparameters=self._usable(pareto.best()[0]),
             frontier=pareto.frontier_entries(),
             test_score=pareto.test_score,
             test_runs=pareto.tested,

@@ -43,7 +43,6 @@ from ._engine import (
     Suggestion,
     TaskOutcome,
     TaskRunRecord,
-    WorkerFailure,
     ask,
     index_row,
     parametrized,
@@ -173,9 +172,7 @@ class OriginalSteps:
         def done(job: Job, result: JobResult) -> None:
             run_id = job.key.rsplit(" ", 1)[-1]
             parameters, hyperparameters = job.arguments[4], job.arguments[5]
-            outcome = result.outcome
-            if isinstance(outcome, WorkerFailure):
-                outcome = TaskOutcome(hyperparameters, None, outcome.message, [], 0.0, None, None)
+            outcome = TaskOutcome.of(result, hyperparameters)
             record = outcome.record(
                 run_id=run_id,
                 step=step,

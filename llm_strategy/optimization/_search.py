@@ -17,6 +17,7 @@ from pydantic import JsonValue, TypeAdapter
 
 from ..errors import LLMCallError
 from ._engine import (
+    FRUITLESS_STEPS,
     Collection,
     Evaluated,
     Job,
@@ -228,6 +229,11 @@ class _SearchSteps(Generic[X]):
                 return f"stop score {self.stop_score} reached"
         if self.stop_when is not None and self.stop_when(self.history):
             return "stop condition met"
+        recent = [self.decided.get(number) for number in range(self.last, self.last - FRUITLESS_STEPS, -1)]
+        if self.last >= FRUITLESS_STEPS and all(
+            decision is not None and not decision.candidates for decision in recent
+        ):
+            return f"{FRUITLESS_STEPS} steps in a row proposed only candidates already evaluated"
         return None
 
     def figures(self, number: int) -> StepFigures:

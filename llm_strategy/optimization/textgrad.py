@@ -311,6 +311,11 @@ def run(
     optimizer accepts (`RunOptions`). Every step is recorded; `resume=True` restores the values.
     """
     settings = Settings.of(options, max_steps=max_steps, default_steps=5)
+    if evaluate is None and settings.budget.max_evaluations is not None:
+        raise ValueError(
+            "Budget(max_evaluations=...) counts evaluate() calls and there is no evaluate=: give one, "
+            "or limit steps, LLM calls or wall time"
+        )
     roles = [variable.role for variable in parameters]
     if len(set(roles)) != len(roles):
         raise ValueError(f"parameters need distinct roles, got {roles}")

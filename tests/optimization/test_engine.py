@@ -273,3 +273,25 @@ def test_an_evaluation_budget_alone_ends_a_search_whose_proposals_never_repeat(t
     )
     assert result.stop_reason == "budget spent: evaluations" and len(calls) == 5
     assert result.usage.evaluations == 5 and result.steps == 4
+
+
+def test_a_search_whose_proposals_only_repeat_stops_after_five_such_steps(tmp_path):
+    """Repeats spend no evaluation: with an evaluation budget alone the run would never end."""
+    model = proposer(["ab"])  # x0 again, every time
+    result = blackbox.run(
+        "Grow", "Longer.", length, "ab", model=model, budget=Budget(max_evaluations=20), **options(tmp_path)
+    )
+    assert result.stop_reason == "5 steps in a row proposed only candidates already evaluated"
+    assert result.steps == 5 and len(model.calls) == 5 and result.usage.evaluations == 1
+
+
+def test_a_result_naming_functions_this_process_does_not_know_is_a_failed_run():
+    from llm_strategy.optimization._engine import JobResult, TaskOutcome
+
+    arrived = TaskOutcome({"__mp_main__.frame": {"prefix": "A"}}, "A|a", None, [], 0.1, 1.0, "ok")
+    outcome = TaskOutcome.of(JobResult(arrived, None, "host:1"), {"tests.frame": {"prefix": "A"}})
+    assert outcome.hyperparameters == {"tests.frame": {"prefix": "A"}} and outcome.score is None
+    assert outcome.exception == (
+        "the worker ran tracked function '__mp_main__.frame', which this process does not know: define "
+        "the task in a module the workers import (a spawned worker runs your script as __mp_main__)"
+    )

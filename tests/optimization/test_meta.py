@@ -224,8 +224,18 @@ def test_stop_on_target_score_low_probability_and_budgets(tmp_path):
 @pytest.mark.parametrize(
     ("build", "error", "match"),
     [
-        (lambda: Budget(max_steps=0), ValueError, "max_steps must be positive"),
-        (lambda: Budget(max_cost=0.0), ValueError, "max_cost must be positive"),
+        (lambda: Budget(max_steps=0), ValueError, "max_steps must be a positive number"),
+        (lambda: Budget(max_cost=0.0), ValueError, "max_cost must be a positive number"),
+        (
+            lambda: Budget(max_evaluations=float("nan")),
+            ValueError,
+            "max_evaluations must be a positive number",
+        ),
+        (
+            lambda: Budget(max_seconds=float("inf")),
+            ValueError,
+            r"max_seconds must be a positive number or None \(no limit\), got inf",
+        ),
         (
             lambda: MetaOptimizer(shout, [], optimizer_model=None, task_model=None),
             ValueError,

@@ -479,3 +479,72 @@ def test_the_index_says_when_a_failed_proposal_chose_no_component(tmp_path):
     index = result.trace_page.read_text()
     assert "<td>c001 from c000: no component chosen</td><td class='score'>-</td><td>rejected;" in index
     assert "merge with" not in index
+
+
+def test_empty_splits_and_a_start_without_any_score_are_clear(tmp_path):
+    for split in ("train", "validation"):
+        with pytest.raises(ValueError, match=f"^{split} is empty: give at least one set of task parameters"):
+            MetaOptimizer(
+                follow,
+                KINDS,
+                optimizer_model=proposer_replying(["A"]),
+                task_model=None,
+                evaluator=kind_score,
+                selection="pareto",
+                **{split: []},
+            )
+    result = optimize_hyperparameters(
+        follow,
+        KINDS,
+        optimizer_model=proposer_replying(["A"]),
+        task_model=None,
+        evaluator=lambda run: float("nan"),
+        selection="pareto",
+        budget=Budget(max_steps=3),
+        **options(tmp_path),
+    )
+    assert result.stop_reason.startswith(
+        "no validation run of the start was scored, so no parent can be chosen; the first: evaluator failed"
+    )
+    assert result.steps == 0 and result.failed
+
+
+def test_seed_runs_that_all_fail_before_a_tracked_call_say_so(tmp_path):
+    def broken(model, kind: str) -> str:
+        raise ConnectionError("provider down")
+
+    with pytest.raises(
+        ValueError, match=r"every seed run of .*broken failed before a tracked call"
+    ) as caught:
+        optimize_hyperparameters(
+            broken,
+            KINDS,
+            optimizer_model=proposer_replying(["A"]),
+            task_model=None,
+            evaluator=kind_score,
+            selection="pareto",
+            budget=Budget(max_steps=1),
+            **options(tmp_path),
+        )
+    assert "ConnectionError: provider down" in str(caught.value)
+
+
+def test_long_outputs_and_feedback_are_cut_to_the_reflection_budget_too(tmp_path):
+    """reflection_tokens=200 (800 characters) for one run: a quarter each for output and feedback."""
+    task_model = ScriptedChatModel(replies=lambda messages: '{"return_value": "' + "word " * 20_000 + '"}')
+    proposer = proposer_replying([{"topic": "One word."}])
+    optimize_hyperparameters(
+        write_note,
+        [{"topic": "bees"}],
+        optimizer_model=proposer,
+        task_model=task_model,
+        evaluator=lambda run: (0.5, "feedback " * 5_000),
+        selection="pareto",
+        reflection_tokens=200,
+        budget=Budget(max_steps=1),
+        **options(tmp_path),
+    )
+    example = json.loads(proposer.calls[0][-1].text)["examples"][0]
+    assert example["return_value"] == "word " * 40 + "…"  # 200 characters, then the mark
+    assert example["feedback"] == "feedback " * 22 + "fe…"
+    assert len(proposer.calls[0][-1].text) < 3_000  # was about 145,000 characters

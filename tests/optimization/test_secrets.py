@@ -60,7 +60,41 @@ def test_a_resumed_run_puts_the_users_key_in_force_not_the_masked_one(tmp_path):
     second = {**SUGGESTION, "hyperparameter_suggestions": [{NAME: {"volume": 5}}]}
     result = _run(tmp_path, optimizer_replying([second]), 2, resume=True)
     assert [record.return_value for record in result.history][-1] == f"BEES!!!!! (key {USER_KEY})"
+    assert result.best_hyperparameters[keyed_shout].api_key == USER_KEY  # was "[REDACTED]"
     assert USER_KEY not in _written(tmp_path)
+
+
+def test_a_resumed_run_without_a_user_key_leaves_the_default_in_force(tmp_path):
+    first = optimize_hyperparameters(
+        keyed_shout,
+        [{"topic": "ants"}],
+        optimizer_model=optimizer_replying([SUGGESTION]),
+        task_model=None,
+        evaluator=volume_score,
+        budget=Budget(max_steps=1),
+        stop_probability=0.0,
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=False,
+        secrets=["default-key-0000"],
+    )
+    again = optimize_hyperparameters(
+        keyed_shout,
+        [{"topic": "ants"}],
+        optimizer_model=optimizer_replying([SUGGESTION]),
+        task_model=None,
+        evaluator=volume_score,
+        budget=Budget(max_steps=1),
+        run_directory=tmp_path / "run",
+        wandb=False,
+        progress=False,
+        secrets=["default-key-0000"],
+        resume=True,
+    )
+    for result in (first, again):
+        assert result.best_hyperparameters[keyed_shout].volume == 4
+        with result.best_hyperparameters:
+            assert keyed_shout(None, "x") == "X!!!! (key default-key-0000)"
 
 
 def test_the_secrets_option_adds_values_to_redact(tmp_path):
@@ -114,4 +148,5 @@ def test_a_resumed_pareto_run_puts_the_users_key_in_force(tmp_path):
     assert ran_after and {
         record.hyperparameters[follow.hyperparameters.name]["api_key"] for record in ran_after
     } == {USER_KEY}
+    assert result.best_hyperparameters[follow].api_key == USER_KEY  # was "[REDACTED]"
     assert USER_KEY not in _written(tmp_path)

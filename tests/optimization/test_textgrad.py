@@ -123,3 +123,12 @@ def test_an_evaluation_budget_alone_ends_the_run(tmp_path):
     )
     assert result.stop_reason == "budget spent: evaluations" and len(calls) == 3 and result.steps == 2
     assert result.usage.evaluations == 3
+
+
+def test_an_evaluation_budget_without_evaluate_is_refused(tmp_path):
+    model, _ = scripted_textgrad()
+    prompt = tg.Variable("Answer.", role="system prompt", requires_grad=True)
+    with pytest.raises(
+        ValueError, match=r"^Budget\(max_evaluations=...\) counts evaluate\(\) calls and there is no"
+    ):
+        tg.run([prompt], lambda step: None, model=model, budget=Budget(max_evaluations=3), wandb=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ class Budget:
             "max_evaluations",
         ):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"Budget.{name} must be positive or None (no limit), got {value!r}")
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"Budget.{name} must be a positive number or None (no limit), got {value!r}")
 
     def with_steps(self, max_steps: int | None, default: int | None) -> Budget:
         """This budget with an optimizer's `max_steps=`, or its default unless a limit every run

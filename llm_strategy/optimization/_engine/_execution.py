@@ -29,7 +29,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, PydanticUserError, TypeAdapter, create_model
 from pydantic_core import to_jsonable_python
 
-from llm_hyperparameters import DefinitionError, Hyperparameters, Span, Trace, current_trace, span, trace
+from llm_hyperparameters import (
+    DefinitionError,
+    Hyperparameters,
+    Span,
+    Trace,
+    current_trace,
+    span,
+    trace,
+)
+from llm_hyperparameters._tracking import registered_entry
 
 from ..._models import resolve_model
 from .._schemas import TaskRun
@@ -298,6 +307,22 @@ class TaskOutcome:
     seconds: float
     score: float | None
     evaluation: str | None
+
+    @classmethod
+    def of(cls, result: JobResult, hyperparameters: dict[str, dict[str, Any]]) -> TaskOutcome:
+        """What a task job brought back; a dead worker, or a run whose tracked functions this process
+        does not know (a spawned worker imports a script as `__mp_main__`), is a failed run."""
+        outcome = result.outcome
+        if not isinstance(outcome, WorkerFailure):
+            unknown = [name for name in outcome.hyperparameters if registered_entry(name) is None]
+            if not unknown:
+                return outcome
+            outcome = WorkerFailure(
+                f"the worker ran tracked function {unknown[0]!r}, which this process does not know: "
+                "define the task in a module the workers import (a spawned worker runs your script "
+                "as __mp_main__)"
+            )
+        return cls(hyperparameters, None, outcome.message, [], 0.0, None, None)
 
     def record(
         self, *, run_id: str, step: int, task_parameters: dict[str, Any], changed: dict[str, Any], worker: str
