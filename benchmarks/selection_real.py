@@ -127,17 +127,27 @@ def evaluator(run: Any) -> tuple[float, str]:
 
 
 def held_out_accuracy(model: Any, hyperparameters: Any, test: list[dict[str, str]]) -> float:
-    """The share of test tickets routed right with `hyperparameters` in force: scored once."""
+    """The share of test tickets routed right with `hyperparameters` in force: scored once.
+
+    A failed call is a wrong answer; every call failing (a wrong MODEL or key) ends the benchmark.
+    """
+    errors: list[str] = []
 
     def correct(ticket: dict[str, str]) -> bool:
         with hyperparameters:
             try:
                 return bool(route_ticket(model, ticket["message"]) == RULES[ticket["rule"]][0])
-            except Exception:  # a failed call is a wrong answer
+            except Exception as error:  # the model's failure, whatever the provider raised
+                errors.append(f"{type(error).__name__}: {error}")
                 return False
 
     with ThreadPoolExecutor(8) as pool:
-        return sum(pool.map(correct, test)) / len(test)
+        right = sum(pool.map(correct, test))
+    if len(errors) == len(test):
+        raise SystemExit(
+            f"every held-out request failed (check MODEL and its API key); the first: {errors[0]:.300}"
+        )
+    return right / len(test)
 
 
 def main(model_name: str) -> None:
@@ -174,6 +184,8 @@ def main(model_name: str) -> None:
                 progress=False,
                 **options,
             )
+            if result.failed:
+                raise SystemExit(f"{name}: no task run succeeded; the first failure: {result.first_error}")
             accuracy = held_out_accuracy(task_model, result.best_hyperparameters, test)
             own = "-" if result.best_score is None else f"{result.best_score:.3f}"
             usage = result.usage

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import JsonValue
+from pydantic_core import to_json
 
 from llm_hyperparameters import is_secret_name, lookup
 from llm_hyperparameters._exporters.html import IndexEntry
@@ -191,14 +192,13 @@ class ParetoSteps:
         components = [
             (name, field)
             for name in optimized_entries(self.o.name, self.o.optimize, seeds, SETTINGS)
-            if not is_secret_name(name)
             for field in sorted(lookup(name).model.model_fields)
             if not is_secret_name(field)
         ]
         if not components:
             raise ValueError(
-                f"{self.o.name} tracks only secret-named values, which are never optimized: track the "
-                "values to optimize under names that do not look like secrets"
+                f"{self.o.name} tracks only secret-named values, which are never optimized: give the "
+                "values to optimize names that do not look like secrets"
             )
         self.components = components
 
@@ -305,6 +305,7 @@ class ParetoSteps:
             entry_name, field = component.rsplit(":", 1)
             current = _current(parent, entry_name)
             values = lookup(entry_name).model.model_validate({**current, field: new_value})
+            to_json(values)  # a value that cannot be stored (a lone surrogate) is a failed proposal
         except (LLMCallError, ValueError) as error:
             return self._record(
                 decision.model_copy(update={"proposal_error": f"{type(error).__name__}: {error}"})

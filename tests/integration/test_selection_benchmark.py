@@ -57,3 +57,14 @@ def test_the_real_task_mode_runs_every_selection_and_scores_the_test_set_once(mo
         if request["messages"][0]["content"].startswith("route_ticket")
     ]
     assert sum(message in held_out for message in scored) == 5 * 24  # each test ticket once per row
+
+
+def test_a_model_that_answers_nothing_ends_the_benchmark_with_the_reason(monkeypatch):
+    with OpenAIServer(respond=lambda body: Scripted(status=400, error="model 'nope' not found")) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+        with pytest.raises(
+            SystemExit, match="every held-out request failed \\(check MODEL and its API key\\)"
+        ):
+            selection_real.main("openai:nope")
+    assert len(server.requests) <= 24 * 3  # the start's 24 tickets (the client retries twice), nothing more

@@ -548,3 +548,44 @@ def test_long_outputs_and_feedback_are_cut_to_the_reflection_budget_too(tmp_path
     assert example["return_value"] == "word " * 40 + "…"  # 200 characters, then the mark
     assert example["feedback"] == "feedback " * 22 + "fe…"
     assert len(proposer.calls[0][-1].text) < 3_000  # was about 145,000 characters
+
+
+def test_a_proposal_that_cannot_be_stored_is_a_rejected_step(tmp_path):
+    """Valid JSON with a lone surrogate escape: the record could not be written."""
+    proposer = ScriptedChatModel(
+        replies=lambda m: '{"return_value": {"lessons": "x", "new_value": "A\\ud800"}}'
+    )
+    result = optimize_hyperparameters(
+        follow,
+        KINDS,
+        optimizer_model=proposer,
+        task_model=None,
+        evaluator=kind_score,
+        selection="pareto",
+        budget=Budget(max_steps=1),
+        **options(tmp_path),
+    )
+    step = json.loads((tmp_path / "run" / "pareto_steps" / "001.json").read_text())
+    assert step["accepted"] is False and "surrogates not allowed" in step["proposal_error"]
+    assert result.best_hyperparameters[follow].instruction == ""
+
+
+def test_a_function_in_a_module_named_like_a_secret_is_still_optimized(tmp_path):
+    from llm_hyperparameters import track_hyperparameters
+
+    def write_reply(model, kind: str, *, _greeting: str = "Hi") -> str:
+        return f"{_greeting}|{kind}"
+
+    write_reply.__module__ = "password_reset"
+    tracked = track_hyperparameters(write_reply)
+    result = optimize_hyperparameters(
+        tracked,
+        [{"kind": "a"}],
+        optimizer_model=proposer_replying(["Hello A"]),
+        task_model=None,
+        evaluator=lambda run: float("A" in run.return_value),
+        selection="pareto",
+        budget=Budget(max_steps=1),
+        **options(tmp_path),
+    )
+    assert result.best_hyperparameters[tracked].greeting == "Hello A" and result.best_score == 1.0

@@ -275,9 +275,11 @@ class Session:
         """Count a trace's usage and write it as `traces/<page>.json` and `.html`; returns it as data."""
         data = recorded.to_dict(redactor=self.redactor)
         self.usage.add_trace(recorded, self.settings.prices)
-        text = json.dumps(data, ensure_ascii=False).encode()
+        # a model may reply with a lone surrogate escape: written back as that escape, not lost
+        text = json.dumps(data, ensure_ascii=False).encode(errors="backslashreplace")
         self.store.write_bytes(f"traces/{page}.json", text, cleaned=True)
-        self.store.write_bytes(f"traces/{page}.html", render_html_data(data).encode(), cleaned=True)
+        page_html = render_html_data(data).encode(errors="backslashreplace")
+        self.store.write_bytes(f"traces/{page}.html", page_html, cleaned=True)
         return data
 
     def _exhausted(self, steps: int) -> str | None:
