@@ -3,6 +3,8 @@ duplicates, failed runs, what a user sees, and executors."""
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -285,13 +287,47 @@ def test_a_search_whose_proposals_only_repeat_stops_after_five_such_steps(tmp_pa
     assert result.steps == 5 and len(model.calls) == 5 and result.usage.evaluations == 1
 
 
-def test_a_result_naming_functions_this_process_does_not_know_is_a_failed_run():
-    from llm_strategy.optimization._engine import JobResult, TaskOutcome
+SPAWNED = """
+import multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+from llm_hyperparameters import track_hyperparameters
+from llm_strategy.optimization import optimize_hyperparameters
+from tests.optimization.tasks import proposer_replying
 
-    arrived = TaskOutcome({"__mp_main__.frame": {"prefix": "A"}}, "A|a", None, [], 0.1, 1.0, "ok")
-    outcome = TaskOutcome.of(JobResult(arrived, None, "host:1"), {"tests.frame": {"prefix": "A"}})
-    assert outcome.hyperparameters == {"tests.frame": {"prefix": "A"}} and outcome.score is None
-    assert outcome.exception == (
-        "the worker ran tracked function '__mp_main__.frame', which this process does not know: define "
-        "the task in a module the workers import (a spawned worker runs your script as __mp_main__)"
+@track_hyperparameters
+def local_frame(model, kind: str, *, _prefix: str = "") -> str:
+    return f"{_prefix}|{kind}"
+
+def one(run):
+    return 1.0
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result = optimize_hyperparameters(
+            local_frame, [{"kind": "a"}], optimizer_model=proposer_replying(["A"]), task_model=None,
+            evaluator=one, max_steps=1, executor=pool, run_directory=sys.argv[1],
+            wandb=False, progress=False,
+        )
+"""
+
+
+@pytest.mark.integration
+def test_a_task_defined_in_a_script_on_a_spawn_pool_is_a_recorded_failure_with_the_fix(tmp_path):
+    """A spawned worker runs the script as __mp_main__: its tracked names are unknown here."""
+    script = tmp_path / "spawned.py"
+    script.write_text(SPAWNED)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        timeout=120,
     )
+    assert "KeyError" not in done.stderr
+    record = json.loads((tmp_path / "run" / "task_runs" / "000-00.json").read_text())
+    assert record["exception"] == (
+        "the worker ran tracked function '__mp_main__.local_frame', which this process does not know: "
+        "define the task in a module the workers import (a spawned worker runs your script as __mp_main__)"
+    )
+    assert "ValueError: every seed run of spawned.local_frame failed before a tracked call" in done.stderr
