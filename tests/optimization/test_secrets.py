@@ -65,33 +65,21 @@ def test_a_resumed_run_puts_the_users_key_in_force_not_the_masked_one(tmp_path):
 
 
 def test_a_resumed_run_without_a_user_key_leaves_the_default_in_force(tmp_path):
-    first = optimize_hyperparameters(
-        keyed_shout,
-        [{"topic": "ants"}],
-        optimizer_model=optimizer_replying([SUGGESTION]),
-        task_model=None,
-        evaluator=volume_score,
-        budget=Budget(max_steps=1),
-        stop_probability=0.0,
-        run_directory=tmp_path / "run",
-        wandb=False,
-        progress=False,
-        secrets=["default-key-0000"],
-    )
-    again = optimize_hyperparameters(
-        keyed_shout,
-        [{"topic": "ants"}],
-        optimizer_model=optimizer_replying([SUGGESTION]),
-        task_model=None,
-        evaluator=volume_score,
-        budget=Budget(max_steps=1),
-        run_directory=tmp_path / "run",
-        wandb=False,
-        progress=False,
-        secrets=["default-key-0000"],
-        resume=True,
-    )
-    for result in (first, again):
+    for resume in (False, True):
+        result = optimize_hyperparameters(
+            keyed_shout,
+            [{"topic": "ants"}],
+            optimizer_model=optimizer_replying([SUGGESTION]),
+            task_model=None,
+            evaluator=volume_score,
+            budget=Budget(max_steps=1),
+            stop_probability=0.0,
+            run_directory=tmp_path / "run",
+            wandb=False,
+            progress=False,
+            secrets=["default-key-0000"],
+            resume=resume,
+        )
         assert result.best_hyperparameters[keyed_shout].volume == 4
         with result.best_hyperparameters:
             assert keyed_shout(None, "x") == "X!!!! (key default-key-0000)"
