@@ -28,7 +28,14 @@ from langchain_core.language_models import BaseChatModel, BaseLanguageModel, Bas
 from langchain_core.runnables import RunnableBinding
 from pydantic import TypeAdapter, ValidationError
 
-from ._parsing import RETURN_FIELD, ReplyError, extract_json, format_validation_error, parse_reply
+from ._parsing import (
+    RETURN_FIELD,
+    ReplyError,
+    extract_json,
+    format_validation_error,
+    parse_reply,
+    valid_unicode,
+)
 from ._schema import strict_json_schema
 from .errors import DefinitionError, ModelRefusalError, OutputTruncatedError, ProviderError
 
@@ -70,6 +77,10 @@ class Reply:
     refusal: str | None = None
     model: str | None = None
     """The model that answered, as the provider names it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", valid_unicode(self.text))  # traced and read as valid text
+        object.__setattr__(self, "data", valid_unicode(self.data))
 
     @property
     def truncated(self) -> bool:

@@ -71,9 +71,29 @@ def parse_reply(text: str, adapter: TypeAdapter[Any], *, data: Any = None) -> An
     if isinstance(data, dict) and RETURN_FIELD in data:
         data = data[RETURN_FIELD]
     try:
-        return adapter.validate_python(data)
+        return adapter.validate_python(valid_unicode(data))
     except ValidationError as error:
         raise ReplyError(format_validation_error(error)) from error
+
+
+def valid_unicode(data: Any) -> Any:
+    """JSON-like data with each lone surrogate replaced by U+FFFD.
+
+    A reply may hold one as a valid JSON escape ("\\ud800") that decodes to no character: the
+    value could then be neither stored nor sent on in a later request.
+    """
+    if isinstance(data, str):
+        return (
+            data.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _LONE.search(data) else data
+        )
+    if isinstance(data, list):
+        return [valid_unicode(item) for item in data]
+    if isinstance(data, dict):
+        return {valid_unicode(key): valid_unicode(value) for key, value in data.items()}
+    return data
+
+
+_LONE = re.compile("[\ud800-\udfff]")
 
 
 def _plain_text_value(text: str, schema: CoreSchema) -> Any:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import JsonValue
-from pydantic_core import to_json
 
 from llm_hyperparameters import is_secret_name, lookup
 from llm_hyperparameters._exporters.html import IndexEntry
@@ -305,7 +304,6 @@ class ParetoSteps:
             entry_name, field = component.rsplit(":", 1)
             current = _current(parent, entry_name)
             values = lookup(entry_name).model.model_validate({**current, field: new_value})
-            to_json(values)  # a value that cannot be stored (a lone surrogate) is a failed proposal
         except (LLMCallError, ValueError) as error:
             return self._record(
                 decision.model_copy(update={"proposal_error": f"{type(error).__name__}: {error}"})

@@ -14,7 +14,7 @@ from llm_strategy.optimization import (
     TaskRunRecord,
     optimize_hyperparameters,
 )
-from llm_strategy.testing import SyntheticChatModel
+from llm_strategy.testing import ScriptedChatModel, SyntheticChatModel
 
 from .tasks import (
     Topic,
@@ -360,3 +360,17 @@ def test_a_run_whose_suggestions_are_all_already_run_stops_after_five_such_steps
     )
     assert result.stop_reason == "5 steps in a row suggested nothing new to run"
     assert result.steps == 5 and len(result.history) == 1
+
+
+def test_a_reply_with_a_lone_surrogate_is_recorded_and_reflected_on(tmp_path):
+    """A model may send "\\ud800" (a valid JSON escape, no character): the value holds U+FFFD."""
+    result = optimize_hyperparameters(
+        write_note,
+        [Topic(topic="bees")],
+        optimizer_model=optimizer_replying([QUIET]),
+        task_model=ScriptedChatModel(replies=lambda messages: "note \ud800"),
+        max_steps=1,
+        **options(tmp_path),
+    )
+    assert result.history[0].return_value == "note \ufffd" and result.history[0].reflection is not None
+    assert "note \ufffd" in (tmp_path / "run" / "task_runs" / "000-00.json").read_text()

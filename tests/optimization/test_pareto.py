@@ -550,8 +550,8 @@ def test_long_outputs_and_feedback_are_cut_to_the_reflection_budget_too(tmp_path
     assert len(proposer.calls[0][-1].text) < 3_000  # was about 145,000 characters
 
 
-def test_a_proposal_that_cannot_be_stored_is_a_rejected_step(tmp_path):
-    """Valid JSON with a lone surrogate escape: the record could not be written."""
+def test_a_proposal_with_a_lone_surrogate_escape_is_kept_as_valid_text(tmp_path):
+    """Valid JSON, no character: the value holds U+FFFD and can be stored and sent on."""
     proposer = ScriptedChatModel(
         replies=lambda m: '{"return_value": {"lessons": "x", "new_value": "A\\ud800"}}'
     )
@@ -566,8 +566,8 @@ def test_a_proposal_that_cannot_be_stored_is_a_rejected_step(tmp_path):
         **options(tmp_path),
     )
     step = json.loads((tmp_path / "run" / "pareto_steps" / "001.json").read_text())
-    assert step["accepted"] is False and "surrogates not allowed" in step["proposal_error"]
-    assert result.best_hyperparameters[follow].instruction == ""
+    assert step["accepted"] is True and step["proposal_error"] is None
+    assert result.best_hyperparameters[follow].instruction == "A\ufffd"
 
 
 def test_a_function_in_a_module_named_like_a_secret_is_still_optimized(tmp_path):
