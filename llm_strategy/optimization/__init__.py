@@ -28,7 +28,7 @@ from ._engine import (
     TextGradStep,
     Usage,
 )
-from ._gepa import FrontierEntry
+from ._frontier import FrontierEntry
 from ._meta import MetaOptimizer, OptimizationResult, optimize_hyperparameters
 from ._optimizer import LLMOptimizer
 from ._plan import RunPlan

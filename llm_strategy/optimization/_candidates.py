@@ -23,6 +23,7 @@ from llm_hyperparameters import is_secret_name, lookup
 __all__ = [
     "changed_from_defaults",
     "diff",
+    "entry_values",
     "merge",
     "optimized_entries",
     "patch_model",
@@ -177,6 +178,11 @@ def with_user_secrets(
         kept[name] = {key: value for key, value in entry.items() if not is_secret_name(key)}
         kept[name].update((key, value) for key, value in given.items() if is_secret_name(key))
     return kept
+
+
+def entry_values(candidate: dict[str, Any], entry_name: str) -> dict[str, Any]:
+    """A tracked entry's values in a candidate (its defaults when the candidate has none)."""
+    return candidate.get(entry_name) or lookup(entry_name).defaults.model_dump(mode="json")
 
 
 def changed_from_defaults(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

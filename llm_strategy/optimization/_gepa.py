@@ -8,24 +8,25 @@ validation, test), so a run is never repeated, on resume or when a parent meets 
 
 from __future__ import annotations
 
-import functools
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from pydantic import JsonValue
+from typing import Any
 
 from llm_hyperparameters import is_secret_name, lookup
 from llm_hyperparameters._exporters.html import IndexEntry
 
 from ..errors import LLMCallError
-from ._candidates import changed_from_defaults, optimized_entries, seed_candidate, with_user_secrets
+from ._candidates import (
+    changed_from_defaults,
+    entry_values,
+    optimized_entries,
+    seed_candidate,
+    with_user_secrets,
+)
 from ._engine import (
     FRUITLESS_STEPS,
     SETTINGS,
-    TASK_RUN_COLUMNS,
     Collection,
     ComponentSelection,
     Job,
@@ -37,35 +38,16 @@ from ._engine import (
     Table,
     TaskOutcome,
     TaskRunRecord,
-    ask,
     index_row,
-    parametrized,
     run_task,
-    task_run_row,
 )
-from ._proposer import (
-    ComponentMenu,
-    ComponentReflection,
-    MinibatchExample,
-    MutableComponent,
-    ReflectiveProposer,
-    change_type,
-)
+from ._frontier import FrontierEntry, frontier_rows, split_of, task_runs_table
+from ._reflection import ComponentProposer
 from .pareto import frontier, gate_passes, merge_choice, sample_parent
 
-__all__ = ["FrontierEntry", "ParetoData", "ParetoSteps", "frontier_table"]
+__all__ = ["ParetoData", "ParetoSteps"]
 
 SEED = "c000"
-SPLITS = {"t": "train", "v": "validation", "x": "test"}
-FRONTIER_COLUMNS = [
-    "id",
-    "parent",
-    "component",
-    "minibatch_parent",
-    "minibatch_child",
-    "validation_mean",
-    "led",
-]
 
 
 @dataclass(frozen=True)
@@ -82,35 +64,6 @@ class ParetoData:
     best_parent: bool = False
     """`selection="best"`: the parent is always the best validation mean (GEPA's "current best")."""
     component_selection: ComponentSelection = "round_robin"
-
-
-@dataclass(frozen=True)
-class FrontierEntry:
-    """A candidate as the report shows it: its lineage, its scores, the validation instances it leads."""
-
-    id: str
-    parent: str | None
-    component: str | None
-    minibatch_parent: float | None
-    minibatch_child: float | None
-    validation_mean: float | None
-    led: list[int]
-
-
-def frontier_table(entries: Sequence[FrontierEntry]) -> str:
-    """The candidates as a text table: lineage, minibatch and validation scores, instances led."""
-    lines = [f"{'candidate':<9}  {'parent':<6}  {'changed component':<30}  minibatch  validation  led"]
-    for entry in entries:
-        minibatch = (
-            "-" if entry.minibatch_child is None else f"{entry.minibatch_parent:g}->{entry.minibatch_child:g}"
-        )
-        mean = "-" if entry.validation_mean is None else f"{entry.validation_mean:.4f}"
-        lines.append(
-            f"{entry.id:<9}  {entry.parent or '-':<6}  {(entry.component or '-').rsplit('.', 1)[-1]:<30}  "
-            f"{minibatch:<9}  "
-            f"{mean:<10}  {','.join(map(str, entry.led)) or '-'}"
-        )
-    return "\n".join(lines)
 
 
 class ParetoSteps:
@@ -130,6 +83,7 @@ class ParetoSteps:
         self.decided: dict[int, ParetoStep] = {}
         self.candidates: dict[str, dict[str, Any]] = {}
         self.components: list[tuple[str, str]] = []
+        self.proposer: ComponentProposer | None = None
         self.tested: list[TaskRunRecord] = []
         self.test_score: float | None = None
         self.last = -1
@@ -200,6 +154,7 @@ class ParetoSteps:
                 "values to optimize names that do not look like secrets"
             )
         self.components = components
+        self.proposer = ComponentProposer(self.o.optimizer_model, components, self.data.reflection_chars)
 
     def _choose(self, number: int) -> ParetoStep:
         """The step's parent (or merge pair), component and minibatch; seeded, so a resume chooses alike."""
@@ -293,16 +248,17 @@ class ParetoSteps:
         if decision.other_parent is not None:
             merged = self._merged(decision.parent, decision.other_parent)
             return self._record(decision.model_copy(update={"hyperparameters": merged}))
-        examples = self._examples(runs)
+        assert self.proposer is not None, "the start sets the components"
+        examples = self.proposer.examples(runs)
         try:
             if decision.component is None:
-                component, lessons, new_value = self._change(parent, examples)
+                component, lessons, new_value = self.proposer.change(parent, examples)
                 decision = decision.model_copy(update={"component": component})
             else:
                 component = decision.component
-                lessons, new_value = self._rewrite(component, parent, examples)
+                lessons, new_value = self.proposer.rewrite(component, parent, examples)
             entry_name, field = component.rsplit(":", 1)
-            current = _current(parent, entry_name)
+            current = entry_values(parent, entry_name)
             values = lookup(entry_name).model.model_validate({**current, field: new_value})
         except (LLMCallError, ValueError) as error:
             return self._record(
@@ -314,71 +270,6 @@ class ParetoSteps:
                 decision.model_copy(update={"proposal_error": "the proposal changes nothing"})
             )
         return self._record(decision.model_copy(update={"lessons": lessons, "hyperparameters": child}))
-
-    def _rewrite(
-        self, component: str, parent: dict[str, Any], examples: list[MinibatchExample]
-    ) -> tuple[str, Any]:
-        """The proposer's lessons and new value for the component given to it."""
-        entry_name, field = component.rsplit(":", 1)
-        info = lookup(entry_name).model.model_fields[field]
-        request = parametrized(ComponentReflection, info.annotation)(
-            component=component,
-            description=info.description,
-            current_value=_current(parent, entry_name)[field],
-            examples=examples,
-        )
-        proposal = ask(ReflectiveProposer.propose_component_value, self.o.optimizer_model, request)
-        return proposal.lessons, proposal.new_value
-
-    def _change(self, parent: dict[str, Any], examples: list[MinibatchExample]) -> tuple[str, str, Any]:
-        """The component the proposer chooses among the mutable ones, its lessons and the new value.
-
-        The components' current values share a budget of `reflection_chars`, apart from the examples'.
-        """
-        fields = [(entry, field, lookup(entry).model.model_fields[field]) for entry, field in self.components]
-        values = _fair_cut(
-            [_current(parent, entry)[field] for entry, field, _ in fields], self.data.reflection_chars
-        )
-        menu = parametrized(ComponentMenu, self._change_type)(
-            components=[
-                MutableComponent(
-                    component=f"{entry}:{field}", description=info.description, current_value=value
-                )
-                for (entry, field, info), value in zip(fields, values, strict=True)
-            ],
-            examples=examples,
-        )
-        reply = ask(ReflectiveProposer.propose_component_change, self.o.optimizer_model, menu)
-        return reply.change.component, reply.lessons, reply.change.new_value
-
-    @functools.cached_property
-    def _change_type(self) -> Any:
-        """The proposer's `change`: one option per mutable component, typed as its field (built once)."""
-        options = []
-        for entry, field in self.components:
-            info = lookup(entry).model.model_fields[field]
-            typed = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-            options.append((f"{entry}:{field}", typed))
-        return change_type(options)
-
-    def _examples(self, runs: Sequence[TaskRunRecord]) -> list[MinibatchExample]:
-        """The minibatch's task runs for the proposer: each run's share of the character budget for its
-        LLM requests, and a quarter of it each for its output, exception and feedback."""
-        budget = self.data.reflection_chars // max(len(runs), 1)
-        examples = []
-        for record in runs:
-            requests = _truncated([request.model_dump(mode="json") for request in record.chat_chains], budget)
-            examples.append(
-                MinibatchExample(
-                    task_parameters=record.task_parameters,
-                    llm_requests=requests,
-                    return_value=_clipped(record.return_value, budget // 4),
-                    exception=_clipped(record.exception, budget // 4),
-                    score=record.score,
-                    feedback=_clipped(record.evaluation, budget // 4),
-                )
-            )
-        return examples
 
     # -- task runs ----------------------------------------------------------------------------------
 
@@ -487,7 +378,7 @@ class ParetoSteps:
         if any(key not in self.records for key in keys):
 
             def tables() -> dict[str, Table]:
-                return {"task_runs": self._task_run_table([self.records[key] for key in keys])}
+                return {"task_runs": task_runs_table([self.records[key] for key in keys])}
 
             with self.session.phase("test", {"split": "test", "candidate": name}, tables):
                 self._run(self.last + 1, name, self.candidates[name], "x", range(len(keys)))
@@ -512,7 +403,10 @@ class ParetoSteps:
             best_score=self.best()[1],
             failures=len(failures),
             reason=reason,
-            tables={"task_runs": self._task_run_table(of_step), "frontier": self._frontier_table()},
+            tables={
+                "task_runs": task_runs_table(of_step),
+                "frontier": frontier_rows(self.frontier_entries()),
+            },
         )
 
     def index_rows(self, number: int) -> list[tuple[str, float | None, str]]:
@@ -541,7 +435,7 @@ class ParetoSteps:
         return [
             record
             for _, record in sorted(self.records.items())
-            if record.step == number and _split(record) != "test"
+            if record.step == number and split_of(record) != "test"
         ]
 
     def outcome(self) -> Outcome[TaskRunRecord]:
@@ -550,7 +444,7 @@ class ParetoSteps:
             self.test_score = sum(record.score or 0.0 for record in self.tested) / len(self.tested)
         best, best_score = self.best()
         history = sorted(
-            (record for record in self.records.values() if _split(record) != "test"),
+            (record for record in self.records.values() if split_of(record) != "test"),
             key=lambda record: (record.step, record.id),
         )
         failures = [record.failure for record in history if record.failure is not None]
@@ -558,15 +452,15 @@ class ParetoSteps:
             history=history,
             best_score=best_score,
             best=best,
-            table=self._task_run_table([*history, *self.tested]),
+            table=task_runs_table([*history, *self.tested]),
             points=[
                 (record.step, record.score)
                 for record in history
-                if record.score is not None and _split(record) == "validation"
+                if record.score is not None and split_of(record) == "validation"
             ],
             succeeded=len(history) - len(failures),
             first_error=failures[0] if failures else None,
-            tables={"frontier": self._frontier_table()},
+            tables={"frontier": frontier_rows(self.frontier_entries())},
             test_score=self.test_score,
             pages=self._test_pages(),
         )
@@ -577,29 +471,6 @@ class ParetoSteps:
         candidate = self.tested[0].id.split("-")[0]
         title = f"test: {candidate} (the best on validation) scored once: {self.test_score:.4g}"
         return [IndexEntry(href="test.html", title=title, rows=[index_row(record) for record in self.tested])]
-
-    def _task_run_table(self, records: Sequence[TaskRunRecord]) -> Table:
-        """Task runs with their candidate, split and instance index before the columns every run shows."""
-        rows = []
-        for record in records:
-            candidate, instance = record.id.split("-")
-            rows.append([candidate, _split(record), int(instance[1:]), *task_run_row(record)])
-        return ["candidate", "split", "instance", *TASK_RUN_COLUMNS], rows
-
-    def _frontier_table(self) -> Table:
-        rows: list[list[Any]] = [
-            [
-                entry.id,
-                entry.parent,
-                entry.component,
-                entry.minibatch_parent,
-                entry.minibatch_child,
-                entry.validation_mean,
-                json.dumps(entry.led),
-            ]
-            for entry in self.frontier_entries()
-        ]
-        return FRONTIER_COLUMNS, rows
 
     def _record(self, decision: ParetoStep) -> ParetoStep:
         self.decisions.write(f"{decision.step:03d}", decision)
@@ -616,11 +487,6 @@ def _what_changed(decision: ParetoStep) -> str:
     if decision.other_parent is not None:
         return f"merge with {decision.other_parent}"
     return decision.component or "no component chosen"
-
-
-def _split(record: TaskRunRecord) -> str:
-    """The split a task run is keyed under: `c001-v03` is a validation run."""
-    return SPLITS[record.id.split("-")[1][0]]
 
 
 def _sum(scores: Sequence[float | None]) -> float | None:
@@ -641,51 +507,3 @@ def _nested(flat: dict[str, object], like: dict[str, dict[str, Any]]) -> dict[st
         entry, field = key.rsplit(":", 1)
         nested.setdefault(entry, {})[field] = value
     return nested
-
-
-def _current(candidate: dict[str, Any], entry_name: str) -> dict[str, Any]:
-    """A tracked entry's values in a candidate (its defaults when the candidate has none)."""
-    return candidate.get(entry_name) or lookup(entry_name).defaults.model_dump(mode="json")
-
-
-def _fair_cut(values: list[JsonValue], budget: int) -> list[JsonValue]:
-    """The values within `budget` characters: the short ones whole, the long ones cut alike (ending in …).
-
-    A string is measured (and cut) as it is, any other value as its JSON.
-    """
-    texts = [value if isinstance(value, str) else json.dumps(value, ensure_ascii=False) for value in values]
-    room = [0] * len(texts)
-    left = budget
-    for rank, index in enumerate(sorted(range(len(texts)), key=lambda index: len(texts[index]))):
-        room[index] = min(len(texts[index]), left // (len(texts) - rank))
-        left -= room[index]
-    return [
-        value if room[index] == len(texts[index]) else texts[index][: room[index]] + "…"
-        for index, value in enumerate(values)
-    ]
-
-
-def _clipped(value: Any, budget: int) -> Any:
-    """`value`, or when its JSON is longer than `budget` characters, that JSON cut, as text."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if len(text) <= budget:
-        return value
-    return text[: max(budget, 1)] + "…"
-
-
-def _truncated(requests: list[dict[str, JsonValue]], budget: int) -> list[dict[str, JsonValue]]:
-    """The requests, last first dropped, then the remaining text cut so the JSON fits `budget` characters."""
-    kept: list[dict[str, JsonValue]] = []
-    used = 0
-    for request in requests:
-        text = json.dumps(request, ensure_ascii=False)
-        if used + len(text) > budget:
-            room = budget - used
-            if room > 80:
-                kept.append({"truncated": text[:room] + "…"})
-            break
-        kept.append(request)
-        used += len(text)
-    return kept

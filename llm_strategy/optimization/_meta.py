@@ -31,7 +31,8 @@ from ._engine import (
     TaskRunRecord,
     Usage,
 )
-from ._gepa import FrontierEntry, ParetoData, ParetoSteps, frontier_table
+from ._frontier import FrontierEntry, frontier_table
+from ._gepa import ParetoData, ParetoSteps
 from ._original import OriginalSteps
 from ._plan import Auto, RunPlan, auto_evaluations, plan_run
 from ._schemas import TaskRun
