@@ -349,7 +349,7 @@ def start_span(
         return None
     try:
         return recorded.new_span(name, kind, parent or current, inputs=inputs, attributes=attributes or {})
-    except Exception:
+    except Exception:  # a user input whose repr or copy raises: no span, the traced call goes on
         return None
 
 

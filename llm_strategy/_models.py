@@ -69,7 +69,7 @@ def _init_chat_model(spec: str) -> BaseChatModel:
         ) from error
     except ValueError as error:
         raise DefinitionError(f"model {spec!r}: {error}") from error
-    except Exception as error:
+    except Exception as error:  # a provider SDK's own error (no API key, ...): typed as the provider's
         raise ProviderError(f"model {spec!r} could not be created: {error}") from error
 
 

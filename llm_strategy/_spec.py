@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, is_dataclass, replace
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, Field, PydanticUserError, TypeAdapter
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, PydanticUndefined
 from typing_extensions import TypedDict
@@ -325,7 +325,7 @@ def describe_call(
         )
         combined = json_schema_of(TypeAdapter(both))
         reply = compact_json_schema(json_schema_of(TypeAdapter(envelope)), name.replace(".", "_"))
-    except Exception as error:  # pydantic's many schema errors all mean the same thing here
+    except (PydanticUserError, TypeError, ValueError) as error:  # pydantic's schema errors, our own
         raise DefinitionError(f"{name}: a type cannot be described to the model: {error}") from error
     if descriptions:
         apply_descriptions(combined, reply, descriptions)
