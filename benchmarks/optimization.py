@@ -41,7 +41,8 @@ class SlowModel(ScriptedChatModel):
         return super()._generate(messages, stop, run_manager, **kwargs)
 
 
-def _optimizer_reply(messages: list[Any]) -> str:
+def _optimizer_reply(messages: list[Any], *, tag: str = "", probability: float = 0.5) -> str:
+    """Instant optimizer replies: fixed reflections, 4 products x 2 phrasings (marked by `tag`)."""
     prompt = messages[0].text
     name = tagline.hyperparameters.name
     if "reflect_on_task_run" in prompt:
@@ -57,12 +58,14 @@ def _optimizer_reply(messages: list[Any]) -> str:
             "suggestion": "Try two phrasings on four products.",
             "task_parameters_suggestions": [{"product": p} for p in ("tea", "bikes", "maps", "socks")],
             "hyperparameter_suggestions": [
-                {name: {"docstring": "Write a short tagline."}},
-                {name: {"docstring": "Write a witty tagline."}},
+                {name: {"docstring": f"Write a short tagline{tag}."}},
+                {name: {"docstring": f"Write a witty tagline{tag}."}},
             ],
         }
+    elif "summarize_optimization_info" in prompt:
+        value = "Short taglines did as well as witty ones."
     else:
-        value = {"considerations": ["c"], "probability": 0.5}
+        value = {"considerations": ["c"], "probability": probability}
     return json.dumps({"return_value": value})
 
 
@@ -149,32 +152,9 @@ def _bare_wave(executor: Any) -> float:
 
 
 def _growing_reply(messages: list[Any]) -> str:
-    """Instant optimizer replies; every suggestion is new, so each step runs 4 products x 2 phrasings."""
-    prompt = messages[0].text
-    name = tagline.hyperparameters.name
-    if "reflect_on_task_run" in prompt:
-        value: Any = {
-            "feedback": "f",
-            "evaluation": "e",
-            "hyperparameter_suggestion": "s",
-            "hyperparameter_missing": "m",
-        }
-    elif "suggest_next_optimization_step" in prompt:
-        tag = hashlib.sha1(messages[-1].text.encode()).hexdigest()[:8]
-        value = {
-            "best_hyperparameters": {},
-            "suggestion": "Try two phrasings on four products.",
-            "task_parameters_suggestions": [{"product": p} for p in ("tea", "bikes", "maps", "socks")],
-            "hyperparameter_suggestions": [
-                {name: {"docstring": f"Write a short tagline ({tag})."}},
-                {name: {"docstring": f"Write a witty tagline ({tag})."}},
-            ],
-        }
-    elif "summarize_optimization_info" in prompt:
-        value = "Short taglines did as well as witty ones."
-    else:
-        value = {"considerations": ["c"], "probability": 0.9}
-    return json.dumps({"return_value": value})
+    """Every suggestion is new (tagged by the request), so each step runs 4 products x 2 phrasings."""
+    tag = hashlib.sha1(messages[-1].text.encode()).hexdigest()[:8]
+    return _optimizer_reply(messages, tag=f" ({tag})", probability=0.9)
 
 
 def _engine_seconds(run_directory: Path, step: int) -> float:
