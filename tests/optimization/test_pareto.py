@@ -35,6 +35,19 @@ def options(tmp_path, **extra):
     return {"run_directory": tmp_path / "run", "wandb": False, "progress": False, **extra}
 
 
+def follow_run(tmp_path, proposer, **extra):
+    """A Pareto run of `follow` on kinds a and b, scored by `kind_score`; `extra` are MetaOptimizer's."""
+    return optimize_hyperparameters(
+        follow,
+        KINDS,
+        optimizer_model=proposer,
+        task_model=None,
+        evaluator=kind_score,
+        **{"selection": "pareto", **extra},
+        **options(tmp_path),
+    )
+
+
 def test_the_frontier_keeps_every_instance_leader_and_drops_the_dominated():
     scores = {"c0": [0.0, 0.0, 0.0], "c1": [1.0, 0.0, 0.2], "c2": [0.5, 1.0, 0.2], "c3": [0.5, 1.0, 0.1]}
     assert instances_led(scores) == {"c1": [0, 2], "c2": [1, 2], "c3": [1]}
@@ -69,17 +82,12 @@ def test_merge_takes_what_each_side_changed_from_their_ancestor():
 
 
 def test_a_pareto_run_keeps_the_specialist_and_gates_the_children_exactly(tmp_path):
-    result = optimize_hyperparameters(
-        follow,
-        KINDS,
-        optimizer_model=proposer_replying(["A", "AB", "X"]),
-        task_model=None,
-        evaluator=kind_score,
-        selection="pareto",
+    result = follow_run(
+        tmp_path,
+        proposer_replying(["A", "AB", "X"]),
         minibatch_size=2,
         test=[{"kind": "b"}],
         budget=Budget(max_steps=3),
-        **options(tmp_path),
     )
     steps = {
         path.stem: json.loads(path.read_text())
@@ -234,16 +242,11 @@ def test_a_pareto_run_resumes_without_repeating_a_task_run_or_a_proposal(tmp_pat
 
 
 def test_max_evaluations_stops_a_pareto_run(tmp_path):
-    result = optimize_hyperparameters(
-        follow,
-        KINDS,
-        optimizer_model=proposer_replying(["A", "AB"]),
-        task_model=None,
-        evaluator=kind_score,
-        selection="pareto",
+    result = follow_run(
+        tmp_path,
+        proposer_replying(["A", "AB"]),
         minibatch_size=2,
         budget=Budget(max_evaluations=6, max_steps=10),
-        **options(tmp_path),
     )
     assert result.stop_reason == "budget spent: evaluations" and result.usage.evaluations == 8
 
@@ -448,16 +451,12 @@ def test_best_selection_always_mutates_the_best_mean_where_pareto_also_samples_t
     tmp_path, selection, parents
 ):
     """c001 leads instance a, c002 (mean 0.75) leads b; then every proposal ("B") is rejected."""
-    optimize_hyperparameters(
-        follow,
-        KINDS,
-        optimizer_model=proposer_replying(["A", "AB", "B"]),
-        task_model=None,
-        evaluator=kind_score,
+    follow_run(
+        tmp_path,
+        proposer_replying(["A", "AB", "B"]),
         selection=selection,
         minibatch_size=2,
         budget=Budget(max_steps=8),
-        **options(tmp_path),
     )
     steps = [json.loads(path.read_text()) for path in sorted((tmp_path / "run" / "pareto_steps").iterdir())]
     assert [step["accepted"] for step in steps] == [True, True, False, False, False, False, False, False]
@@ -555,15 +554,10 @@ def test_a_proposal_with_a_lone_surrogate_escape_is_kept_as_valid_text(tmp_path)
     proposer = ScriptedChatModel(
         replies=lambda m: '{"return_value": {"lessons": "x", "new_value": "A\\ud800"}}'
     )
-    result = optimize_hyperparameters(
-        follow,
-        KINDS,
-        optimizer_model=proposer,
-        task_model=None,
-        evaluator=kind_score,
-        selection="pareto",
+    result = follow_run(
+        tmp_path,
+        proposer,
         budget=Budget(max_steps=1),
-        **options(tmp_path),
     )
     step = json.loads((tmp_path / "run" / "pareto_steps" / "001.json").read_text())
     assert step["accepted"] is True and step["proposal_error"] is None
