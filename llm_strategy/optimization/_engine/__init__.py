@@ -7,19 +7,8 @@ until a stop rule or the budget says stop, checkpoints each, and reports.
 
 from ._asking import ask
 from ._budget import DEFAULT_PRICES, Budget, Usage, price_of
-from ._execution import (
-    SETTINGS,
-    Job,
-    JobResult,
-    Task,
-    TaskOutcome,
-    WorkerFailure,
-    evaluate_candidate,
-    parametrized,
-    run_concurrently,
-    run_coroutine,
-    run_task,
-)
+from ._execution import SETTINGS, Task, TaskOutcome, evaluate_candidate, parametrized, run_task
+from ._jobs import Job, JobResult, WorkerFailure, run_concurrently, run_coroutine
 from ._options import RunOptions, Settings
 from ._records import (
     ChatMessage,

@@ -1,4 +1,4 @@
-"""Task runs and evaluations as jobs for any `concurrent.futures.Executor`, and the run's one event loop.
+"""Task runs and evaluations: what a job for any `concurrent.futures.Executor` runs (see `_jobs`).
 
 A job carries everything it needs (the function, its parameters, the hyperparameters in force,
 the model or its `"provider:model"` spec, the evaluator) and brings back what it produced (the
@@ -9,21 +9,12 @@ grafted in. A job whose worker fails is a recorded failure, not a crashed run.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import dataclasses
 import functools
 import inspect
 import math
-import os
-import socket
-import threading
-import traceback
 import typing
-import uuid
-from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, PydanticUserError, TypeAdapter, create_model
@@ -36,26 +27,20 @@ from llm_hyperparameters import (
     Trace,
     current_trace,
     span,
-    trace,
 )
 from llm_hyperparameters._tracking import registered_entry
 
 from ..._models import resolve_model
 from .._schemas import TaskRun
+from ._jobs import JobResult, WorkerFailure, error_text, run_coroutine
 from ._records import ChatMessage, ChatRequest, TaskRunRecord
 
 __all__ = [
     "SETTINGS",
-    "Job",
-    "JobResult",
-    "Jobs",
     "Task",
     "TaskOutcome",
-    "WorkerFailure",
     "evaluate_candidate",
     "parametrized",
-    "run_concurrently",
-    "run_coroutine",
     "run_task",
 ]
 
@@ -155,142 +140,9 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-_LOOP_LOCK = threading.Lock()
-
-
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """The process's long-lived event loop, started once even when many threads ask at the same moment."""
-    with _LOOP_LOCK:
-        return _started_loop()
-
-
-@functools.cache
-def _started_loop() -> asyncio.AbstractEventLoop:
-    """A loop on its own daemon thread; async clients that cache connections per loop stay valid on it."""
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, name="llm-strategy event loop", daemon=True).start()
-    return loop
-
-
-def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on the process's one event loop, in the caller's context (trace, scopes)."""
-    context = contextvars.copy_context()
-
-    async def in_context() -> T:
-        return await asyncio.get_running_loop().create_task(coroutine, context=context)
-
-    return asyncio.run_coroutine_threadsafe(in_context(), _event_loop()).result()
-
-
-def run_concurrently(jobs: Sequence[Callable[[], T]], limit: int) -> list[T]:
-    """Run jobs on up to `limit` threads, each in a copy of the caller's context (trace, scopes)."""
-    if len(jobs) <= 1 or limit <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(limit, len(jobs))) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, job) for job in jobs]
-        return [future.result() for future in futures]
-
-
-# -- jobs ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What a job brings back: its outcome, the spans it recorded in another process, and where it ran."""
-
-    outcome: Any
-    spans: dict[str, Any] | None
-    worker: str
-
-
-@dataclass(frozen=True)
-class WorkerFailure:
-    """The outcome of a job whose worker failed, or that could not travel to it."""
-
-    message: str
-
-
-@dataclass(frozen=True)
-class Job:
-    """A unit of work for an executor: `function(*arguments)`, which opens its own span."""
-
-    key: str
-    function: Callable[..., Any]
-    arguments: tuple[Any, ...] = ()
-    elsewhere: bool = False
-
-    def __dask_tokenize__(self) -> str:
-        """Every job is new to Dask (never a cached result), and naming it costs nothing."""
-        return f"{self.key}-{uuid.uuid4().hex}"
-
-    def __call__(self) -> JobResult:
-        """Run; spans go into the caller's trace, or (`elsewhere`) into a new one brought back as data."""
-        worker = f"{socket.gethostname()}:{os.getpid()}"
-        if not self.elsewhere:
-            return JobResult(self.function(*self.arguments), None, worker)
-        with trace(self.key) as recorded:
-            outcome = self.function(*self.arguments)
-        return JobResult(outcome, recorded.to_dict(), worker)
-
-
-@dataclass
-class Jobs:
-    """Submits a run's jobs to its executor (by default a thread pool of `concurrency` threads)."""
-
-    executor: Executor | None
-    concurrency: int
-    _pool: ThreadPoolExecutor | None = field(default=None, init=False)
-
-    def run(
-        self, jobs: Sequence[Job], step_trace: Trace | None, done: Callable[[Job, JobResult], None]
-    ) -> None:
-        """Run every job; `done` is called in the caller's thread as each one finishes.
-
-        Spans recorded in another process are grafted into `step_trace` first.
-        """
-        if not jobs:
-            return
-        executor = self.executor or self._default()
-        local = isinstance(executor, ThreadPoolExecutor)
-        futures: dict[Future[JobResult], Job] = {}
-        for job in jobs:
-            try:
-                if local:
-                    future = executor.submit(contextvars.copy_context().run, job)
-                else:
-                    future = executor.submit(dataclasses.replace(job, elsewhere=True))
-            except Exception as error:  # the job could not be sent
-                done(job, JobResult(WorkerFailure(f"worker failed: {_text(error)}"), None, ""))
-                continue
-            futures[future] = job
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as error:  # the worker died, or the result could not travel back
-                result = JobResult(WorkerFailure(f"worker failed: {_text(error)}"), None, "")
-            if result.spans is not None and step_trace is not None:
-                step_trace.adopt(Trace.from_dict(result.spans), step_trace.root)
-            done(futures[future], result)
-
-    def _default(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="llm-strategy")
-        return self._pool
-
-    def close(self) -> None:
-        """Shut the default thread pool down."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-
 def parametrized(generic: Any, *arguments: Any) -> Any:
     """A generic model parametrized with types known only at run time."""
     return generic[arguments]
-
-
-def _text(error: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
 # -- a task run --------------------------------------------------------------------------------------
@@ -368,7 +220,7 @@ def run_task(
             with scope:
                 return_value = task.call(resolve_model(model) if model is not None else None, typed)
         except Exception as error:
-            exception = _text(error)
+            exception = error_text(error)
     recorded = current_trace()
     chains = chat_chains(recorded, opened) if recorded is not None and opened is not None else []
     used = scope.model_dump()

@@ -22,7 +22,7 @@ from llm_hyperparameters._exporters.html import IndexEntry, render_html_data, re
 
 from ._asking import redacting
 from ._budget import Usage
-from ._execution import Job, JobResult, Jobs
+from ._jobs import Job, JobResult, Jobs
 from ._options import Settings
 from ._records import RunInfo, RunState, RunSummary, StepRow
 from ._reporting import Progress, Table, WandbReport, plot_png, summary_table
