@@ -68,10 +68,12 @@ def parse_reply(text: str, adapter: TypeAdapter[Any], *, data: Any = None) -> An
         data = _plain_text_value(text, adapter.core_schema)
         if data is _NOT_TEXT:
             data = extract_json(text)
+            if _ESCAPED_SURROGATE.search(text):  # the reply itself is clean; its JSON may decode to one
+                data = valid_unicode(data)
     if isinstance(data, dict) and RETURN_FIELD in data:
         data = data[RETURN_FIELD]
     try:
-        return adapter.validate_python(valid_unicode(data))
+        return adapter.validate_python(data)
     except ValidationError as error:
         raise ReplyError(format_validation_error(error)) from error
 
@@ -94,6 +96,7 @@ def valid_unicode(data: Any) -> Any:
 
 
 _LONE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _plain_text_value(text: str, schema: CoreSchema) -> Any:
